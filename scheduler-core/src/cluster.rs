@@ -1,0 +1,605 @@
+//! The cluster's state: nodes, their GPU devices and free resources, and the indexes placement searches.
+//!
+//! Architecture invariant: every change of a node's free resources goes through [`Cluster::reindex`], so
+//! the indexes always describe exactly the schedulable nodes and their current free capacity.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::decision::{DeviceSet, RejectReason, Resource, MAX_GPUS_PER_NODE};
+use crate::model::{GpuModels, ModelId, ModelSet, TooManyModels};
+use crate::spec::{GpuHealth, JobId, Location, NodeId, NodeSpec, NodeState, WHOLE_GPU};
+
+/// A task's demand with its allowed GPU models interned: what placement works with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Demand {
+    /// Milli-CPU.
+    pub cpu_milli: u64,
+    /// MiB of memory.
+    pub memory_mib: u64,
+    /// GPU devices (0: CPU-only).
+    pub gpus: u32,
+    /// Milli-GPU on each device (1000 for whole devices).
+    pub gpu_milli: u32,
+    /// Allowed models ([`ModelSet::ANY`] when the task accepts any).
+    pub models: ModelSet,
+}
+
+impl Demand {
+    /// Whether the task takes whole GPU devices (and at least one).
+    pub fn is_whole_gpu(&self) -> bool {
+        self.gpus > 0 && self.gpu_milli >= WHOLE_GPU
+    }
+
+    /// Whether the task shares one GPU device with others.
+    pub fn is_shared_gpu(&self) -> bool {
+        self.gpus == 1 && self.gpu_milli < WHOLE_GPU
+    }
+}
+
+/// One GPU device's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Gpu {
+    pub model: ModelId,
+    pub health: GpuHealth,
+    /// Free milli-GPU (0..=1000).
+    pub free: u32,
+    pub memory_mib: u64,
+}
+
+impl Gpu {
+    fn usable(&self) -> bool {
+        self.health == GpuHealth::Healthy
+    }
+}
+
+/// A task running on a node, as the node records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeTask {
+    /// The job.
+    pub job: JobId,
+    /// The task's group.
+    pub group: u32,
+    /// The task's index in its group.
+    pub index: u32,
+    /// Its GPU devices on this node.
+    pub gpus: DeviceSet,
+    /// Milli-GPU on each device.
+    pub gpu_milli: u32,
+    /// Milli-CPU it holds.
+    pub cpu_milli: u64,
+    /// MiB it holds.
+    pub memory_mib: u64,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    pub id: NodeId,
+    pub name: Box<str>,
+    pub labels: BTreeMap<String, String>,
+    pub location: Location,
+    pub state: NodeState,
+    pub model: Option<ModelId>,
+    pub cpu_total: u64,
+    pub cpu_free: u64,
+    pub mem_total: u64,
+    pub mem_free: u64,
+    pub gpus: Vec<Gpu>,
+    pub tasks: Vec<NodeTask>,
+    /// The key under which the node is in the indexes, if it is.
+    indexed: Option<IndexKey>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IndexKey {
+    fit: FitKey,
+    cpu: u64,
+}
+
+/// The order of GPU nodes in the fit index: free whole devices, then the largest partially free device,
+/// then the node id. Ascending is best-fit order; descending is worst-fit (spread) order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FitKey {
+    /// Healthy devices with all 1000 milli free.
+    pub free_whole: u32,
+    /// The largest free milli among healthy devices that are partly used (0 if none).
+    pub max_partial: u32,
+    /// The node.
+    pub node: NodeId,
+}
+
+impl Node {
+    pub fn free_whole(&self) -> u32 {
+        self.gpus.iter().filter(|g| g.usable() && g.free >= WHOLE_GPU).count() as u32
+    }
+
+    pub fn max_partial(&self) -> u32 {
+        self.gpus
+            .iter()
+            .filter(|g| g.usable() && g.free < WHOLE_GPU)
+            .map(|g| g.free)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn fit_key(&self) -> FitKey {
+        FitKey {
+            free_whole: self.free_whole(),
+            max_partial: self.max_partial(),
+            node: self.id,
+        }
+    }
+
+    /// Whether the node's GPU model is allowed (CPU-only demands accept every node).
+    pub fn model_allowed(&self, d: &Demand) -> bool {
+        d.gpus == 0 || self.model.is_some_and(|m| d.models.contains(m))
+    }
+
+    /// How many tasks of `d` fit on the node now (ignoring its state).
+    pub fn room_for(&self, d: &Demand) -> u32 {
+        if !self.model_allowed(d) {
+            return 0;
+        }
+        let mut room = u64::MAX;
+        if d.cpu_milli > 0 {
+            room = room.min(self.cpu_free / d.cpu_milli);
+        }
+        if d.memory_mib > 0 {
+            room = room.min(self.mem_free / d.memory_mib);
+        }
+        if d.gpus > 0 {
+            let slots: u64 = if d.gpu_milli >= WHOLE_GPU {
+                u64::from(self.free_whole() / d.gpus)
+            } else {
+                let m = d.gpu_milli.max(1);
+                self.gpus
+                    .iter()
+                    .filter(|g| g.usable())
+                    .map(|g| u64::from(g.free / m))
+                    .sum()
+            };
+            room = room.min(slots);
+        }
+        room.min(u64::from(u32::MAX)) as u32
+    }
+
+    /// The devices a task of `d` gets on this node: the lowest-index fully free devices for whole GPUs;
+    /// for a shared GPU the device left tightest (smallest free milli that still fits, lowest index on
+    /// ties), or `hint` if that device fits.
+    pub fn choose_devices(&self, d: &Demand, hint: Option<u32>) -> Option<DeviceSet> {
+        if d.gpus == 0 {
+            return Some(DeviceSet::EMPTY);
+        }
+        let fits = |g: &Gpu| g.usable() && g.free >= d.gpu_milli;
+        if d.gpu_milli >= WHOLE_GPU {
+            let mut set = DeviceSet::EMPTY;
+            for (i, _) in self.gpus.iter().enumerate().filter(|(_, g)| fits(g)) {
+                set.insert(i as u32);
+                if set.len() == d.gpus {
+                    return Some(set);
+                }
+            }
+            return None;
+        }
+        if let Some(h) = hint {
+            if self.gpus.get(h as usize).is_some_and(fits) {
+                return Some(DeviceSet::single(h));
+            }
+        }
+        self.gpus
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| fits(g))
+            .min_by_key(|(i, g)| (g.free, *i))
+            .map(|(i, _)| DeviceSet::single(i as u32))
+    }
+}
+
+/// Errors from node changes the driver asks for.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NodeError {
+    /// A node of this name already exists.
+    #[error("a node named `{0}` already exists")]
+    DuplicateName(String),
+    /// The id names no present node.
+    #[error("no node {0} (never added, or removed)")]
+    UnknownNode(NodeId),
+    /// A GPU index past the node's devices.
+    #[error("node {node} has no GPU {gpu}")]
+    UnknownGpu {
+        /// The node.
+        node: NodeId,
+        /// The index asked for.
+        gpu: u32,
+    },
+    /// More devices than a node may have.
+    #[error("node `{name}` has {gpus} GPUs; a node may have at most {MAX_GPUS_PER_NODE}")]
+    TooManyGpus {
+        /// The node's name.
+        name: String,
+        /// How many it has.
+        gpus: usize,
+    },
+    /// A node whose devices are of different models.
+    #[error("node `{0}` mixes GPU models; every GPU of one node must be of the same model")]
+    MixedModels(String),
+    /// The model table is full.
+    #[error(transparent)]
+    TooManyModels(#[from] TooManyModels),
+}
+
+/// Per-model index of schedulable GPU nodes.
+#[derive(Clone, Debug, Default)]
+struct Pool {
+    by_fit: BTreeSet<FitKey>,
+    /// Schedulable nodes of this model with some free GPU capacity, by id (first-fit order).
+    by_id: BTreeSet<NodeId>,
+    /// `levels[w]` = schedulable nodes with exactly `w` free whole devices.
+    levels: Vec<u32>,
+}
+
+/// A node's capacity, for "can this ever run" checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Shape {
+    model: Option<ModelId>,
+    gpus: u32,
+    cpu: u64,
+    mem: u64,
+}
+
+/// The cluster: nodes and indexes. Owned by the scheduler; policies see it through a view.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Cluster {
+    pub models: GpuModels,
+    nodes: Vec<Option<Node>>,
+    by_name: BTreeMap<Box<str>, NodeId>,
+    pools: Vec<Pool>,
+    /// Schedulable nodes by (free milli-CPU, id).
+    cpu_index: BTreeSet<(u64, NodeId)>,
+    /// Capacity shapes of every present node (any state), with counts.
+    shapes: BTreeMap<Shape, u32>,
+    /// GPU devices per model over present nodes.
+    gpu_total: Vec<u64>,
+    cpu_total: u64,
+    mem_total: u64,
+    present: usize,
+}
+
+impl Cluster {
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id.0 as usize).and_then(Option::as_ref)
+    }
+
+    fn node_mut(&mut self, id: NodeId) -> Result<&mut Node, NodeError> {
+        self.nodes
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(NodeError::UnknownNode(id))
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().flatten()
+    }
+
+    pub fn present(&self) -> usize {
+        self.present
+    }
+
+    pub fn id_by_name(&self, name: &str) -> Option<NodeId> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn add_node(&mut self, spec: NodeSpec) -> Result<NodeId, NodeError> {
+        if self.by_name.contains_key(spec.name.as_str()) {
+            return Err(NodeError::DuplicateName(spec.name));
+        }
+        if spec.gpus.len() > MAX_GPUS_PER_NODE {
+            return Err(NodeError::TooManyGpus {
+                name: spec.name,
+                gpus: spec.gpus.len(),
+            });
+        }
+        if spec.gpus.windows(2).any(|w| w[0].model != w[1].model) {
+            return Err(NodeError::MixedModels(spec.name));
+        }
+        let model = match spec.gpus.first() {
+            Some(g) => Some(self.models.intern(&g.model)?),
+            None => None,
+        };
+        let id = NodeId(self.nodes.len() as u32);
+        let gpus = spec
+            .gpus
+            .iter()
+            .map(|g| Gpu {
+                model: model.expect("a node with GPUs has a model"),
+                health: g.health,
+                free: WHOLE_GPU,
+                memory_mib: g.memory_mib,
+            })
+            .collect();
+        let node = Node {
+            id,
+            name: spec.name.into_boxed_str(),
+            labels: spec.labels,
+            location: spec.location,
+            state: spec.state,
+            model,
+            cpu_total: spec.cpu_milli,
+            cpu_free: spec.cpu_milli,
+            mem_total: spec.memory_mib,
+            mem_free: spec.memory_mib,
+            gpus,
+            tasks: Vec::new(),
+            indexed: None,
+        };
+        let shape = Self::shape(&node);
+        *self.shapes.entry(shape).or_default() += 1;
+        if let Some(m) = model {
+            if self.gpu_total.len() <= m.0 as usize {
+                self.gpu_total.resize(m.0 as usize + 1, 0);
+            }
+            self.gpu_total[m.0 as usize] += node.gpus.len() as u64;
+        }
+        self.cpu_total += node.cpu_total;
+        self.mem_total += node.mem_total;
+        self.present += 1;
+        self.by_name.insert(node.name.clone(), id);
+        self.nodes.push(Some(node));
+        self.reindex(id);
+        Ok(id)
+    }
+
+    fn shape(node: &Node) -> Shape {
+        Shape {
+            model: node.model,
+            gpus: node.gpus.len() as u32,
+            cpu: node.cpu_total,
+            mem: node.mem_total,
+        }
+    }
+
+    /// Removes a node that runs no task.
+    pub fn remove_node(&mut self, id: NodeId) -> Result<Node, NodeError> {
+        let node = self.node_mut(id)?;
+        debug_assert!(node.tasks.is_empty(), "tasks must be stopped before removal");
+        node.state = NodeState::Down;
+        self.reindex(id);
+        let node = self.nodes[id.0 as usize].take().expect("checked above");
+        let shape = Self::shape(&node);
+        if let Some(c) = self.shapes.get_mut(&shape) {
+            *c -= 1;
+            if *c == 0 {
+                self.shapes.remove(&shape);
+            }
+        }
+        if let Some(m) = node.model {
+            self.gpu_total[m.0 as usize] -= node.gpus.len() as u64;
+        }
+        self.cpu_total -= node.cpu_total;
+        self.mem_total -= node.mem_total;
+        self.present -= 1;
+        self.by_name.remove(&node.name);
+        Ok(node)
+    }
+
+    pub fn set_state(&mut self, id: NodeId, state: NodeState) -> Result<NodeState, NodeError> {
+        let node = self.node_mut(id)?;
+        let old = std::mem::replace(&mut node.state, state);
+        self.reindex(id);
+        Ok(old)
+    }
+
+    pub fn set_labels(&mut self, id: NodeId, labels: BTreeMap<String, String>) -> Result<(), NodeError> {
+        self.node_mut(id)?.labels = labels;
+        Ok(())
+    }
+
+    pub fn set_gpu_health(&mut self, id: NodeId, gpu: u32, health: GpuHealth) -> Result<GpuHealth, NodeError> {
+        let node = self.node_mut(id)?;
+        let g = node
+            .gpus
+            .get_mut(gpu as usize)
+            .ok_or(NodeError::UnknownGpu { node: id, gpu })?;
+        let old = std::mem::replace(&mut g.health, health);
+        self.reindex(id);
+        Ok(old)
+    }
+
+    /// Takes a task's resources on a node. The caller has checked that they are free.
+    pub fn allocate(&mut self, id: NodeId, task: NodeTask) {
+        let node = self.nodes[id.0 as usize].as_mut().expect("allocate on a present node");
+        debug_assert!(node.cpu_free >= task.cpu_milli && node.mem_free >= task.memory_mib);
+        node.cpu_free -= task.cpu_milli;
+        node.mem_free -= task.memory_mib;
+        for d in task.gpus.iter() {
+            let g = &mut node.gpus[d as usize];
+            debug_assert!(g.free >= task.gpu_milli);
+            g.free -= task.gpu_milli;
+        }
+        node.tasks.push(task);
+        self.reindex(id);
+    }
+
+    /// Gives back the resources of the task `(job, group, index)` on node `id`; returns whether it was there.
+    pub fn release(&mut self, id: NodeId, job: JobId, group: u32, index: u32) -> bool {
+        let Some(node) = self.nodes.get_mut(id.0 as usize).and_then(Option::as_mut) else {
+            return false;
+        };
+        let Some(pos) = node
+            .tasks
+            .iter()
+            .position(|t| t.job == job && t.group == group && t.index == index)
+        else {
+            return false;
+        };
+        let task = node.tasks.swap_remove(pos);
+        node.cpu_free += task.cpu_milli;
+        node.mem_free += task.memory_mib;
+        for d in task.gpus.iter() {
+            node.gpus[d as usize].free += task.gpu_milli;
+        }
+        self.reindex(id);
+        true
+    }
+
+    /// Brings the indexes in line with node `id`'s current state and free resources.
+    fn reindex(&mut self, id: NodeId) {
+        let Some(node) = self.nodes.get_mut(id.0 as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        let new = (node.state == NodeState::Schedulable).then(|| IndexKey {
+            fit: node.fit_key(),
+            cpu: node.cpu_free,
+        });
+        if new == node.indexed {
+            return;
+        }
+        let old = std::mem::replace(&mut node.indexed, new);
+        let model = node.model;
+        if let Some(old) = old {
+            self.cpu_index.remove(&(old.cpu, id));
+            if let Some(m) = model {
+                let pool = &mut self.pools[m.0 as usize];
+                pool.by_fit.remove(&old.fit);
+                pool.by_id.remove(&id);
+                pool.levels[old.fit.free_whole as usize] -= 1;
+            }
+        }
+        if let Some(new) = new {
+            self.cpu_index.insert((new.cpu, id));
+            if let Some(m) = model {
+                if self.pools.len() <= m.0 as usize {
+                    self.pools.resize_with(m.0 as usize + 1, Pool::default);
+                }
+                let pool = &mut self.pools[m.0 as usize];
+                pool.by_fit.insert(new.fit);
+                if new.fit.free_whole > 0 || new.fit.max_partial > 0 {
+                    pool.by_id.insert(id);
+                }
+                let w = new.fit.free_whole as usize;
+                if pool.levels.len() <= w {
+                    pool.levels.resize(w + 1, 0);
+                }
+                pool.levels[w] += 1;
+            }
+        }
+    }
+
+    pub fn pool_by_fit(&self, model: ModelId) -> Option<&BTreeSet<FitKey>> {
+        self.pools.get(model.0 as usize).map(|p| &p.by_fit)
+    }
+
+    pub fn pool_by_id(&self, model: ModelId) -> Option<&BTreeSet<NodeId>> {
+        self.pools.get(model.0 as usize).map(|p| &p.by_id)
+    }
+
+    pub fn pool_levels(&self, model: ModelId) -> &[u32] {
+        self.pools.get(model.0 as usize).map_or(&[], |p| &p.levels)
+    }
+
+    pub fn cpu_index(&self) -> &BTreeSet<(u64, NodeId)> {
+        &self.cpu_index
+    }
+
+    /// Whether a task group of `count` tasks of `d` could run on this cluster if it were empty:
+    /// some present node (in any state) is large enough for one task.
+    pub fn check_task(
+        &self,
+        group: u32,
+        d: &Demand,
+        models: impl FnOnce() -> Vec<crate::GpuModel>,
+    ) -> Result<(), RejectReason> {
+        let mut model_seen = d.gpus == 0;
+        let mut gpus_ok = d.gpus == 0;
+        let mut cpu_ok = false;
+        for s in self.shapes.keys() {
+            if d.gpus > 0 {
+                match s.model {
+                    Some(m) if d.models.contains(m) => model_seen = true,
+                    _ => continue,
+                }
+                if s.gpus < d.gpus {
+                    continue;
+                }
+                gpus_ok = true;
+            }
+            if s.cpu < d.cpu_milli {
+                continue;
+            }
+            cpu_ok = true;
+            if s.mem >= d.memory_mib {
+                return Ok(());
+            }
+        }
+        let resource = if !model_seen {
+            return Err(RejectReason::NoSuchModel {
+                group,
+                models: models(),
+            });
+        } else if !gpus_ok {
+            Resource::Gpu
+        } else if !cpu_ok {
+            Resource::Cpu
+        } else {
+            Resource::Memory
+        };
+        Err(RejectReason::TaskTooLarge { group, resource })
+    }
+
+    /// Whether a whole gang fits the cluster's total capacity (present nodes, any state).
+    pub fn check_gang(&self, groups: &[(u32, Demand)]) -> Result<(), RejectReason> {
+        let mut cpu = 0u64;
+        let mut mem = 0u64;
+        let mut milli = 0u64;
+        let mut union = ModelSet::EMPTY;
+        for (count, d) in groups {
+            let n = u64::from(*count);
+            cpu = cpu.saturating_add(n.saturating_mul(d.cpu_milli));
+            mem = mem.saturating_add(n.saturating_mul(d.memory_mib));
+            if d.gpus > 0 {
+                let g = n.saturating_mul(u64::from(d.gpus) * u64::from(d.gpu_milli));
+                let cap = self.gpus_of(d.models);
+                if g > cap.saturating_mul(u64::from(WHOLE_GPU)) {
+                    return Err(RejectReason::GangTooLarge {
+                        resource: Resource::Gpu,
+                        requested: g.div_ceil(u64::from(WHOLE_GPU)),
+                        capacity: cap,
+                    });
+                }
+                milli = milli.saturating_add(g);
+                union = ModelSet::from_bits(union.bits() | d.models.bits());
+            }
+        }
+        let cap = self.gpus_of(union);
+        if milli > cap.saturating_mul(u64::from(WHOLE_GPU)) {
+            return Err(RejectReason::GangTooLarge {
+                resource: Resource::Gpu,
+                requested: milli.div_ceil(u64::from(WHOLE_GPU)),
+                capacity: cap,
+            });
+        }
+        if cpu > self.cpu_total {
+            return Err(RejectReason::GangTooLarge {
+                resource: Resource::Cpu,
+                requested: cpu,
+                capacity: self.cpu_total,
+            });
+        }
+        if mem > self.mem_total {
+            return Err(RejectReason::GangTooLarge {
+                resource: Resource::Memory,
+                requested: mem,
+                capacity: self.mem_total,
+            });
+        }
+        Ok(())
+    }
+
+    fn gpus_of(&self, set: ModelSet) -> u64 {
+        self.gpu_total
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| set.contains(ModelId(*i as u8)))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}

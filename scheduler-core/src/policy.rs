@@ -1,0 +1,317 @@
+//! Policy traits and the built-in policies. Policies see only core types through read-only views.
+//!
+//! - A [`QueuePolicy`] gives each waiting job an [`OrderKey`]; smaller keys are tried first, and equal
+//!   keys keep submission order.
+//! - A [`PlacementPolicy`] picks a node with room for a number of identical tasks. The scheduler does
+//!   the rest: it asks for a node that holds the whole remainder of a task group, and if there is none it
+//!   fills the node with the most room and asks again, so a gang lands on few nodes.
+
+use crate::cluster::{Demand, FitKey};
+use crate::model::ModelId;
+use crate::spec::{NodeId, WHOLE_GPU};
+use crate::view::{ClusterView, JobView, NodeView};
+
+/// The order of a waiting job: compared lexicographically, smaller first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OrderKey(pub i64, pub i64);
+
+/// Orders the queue of waiting jobs.
+pub trait QueuePolicy {
+    /// A short name for logs.
+    fn name(&self) -> &str;
+    /// The job's key, computed when the job is submitted or requeued.
+    fn key(&self, job: &JobView<'_>) -> OrderKey;
+}
+
+fn clamp_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// First in, first out: by submission time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fifo;
+
+impl QueuePolicy for Fifo {
+    fn name(&self) -> &str {
+        "fifo"
+    }
+    fn key(&self, job: &JobView<'_>) -> OrderKey {
+        OrderKey(clamp_i64(job.submitted.as_millis()), 0)
+    }
+}
+
+/// Highest priority first; FIFO within a priority.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Priority;
+
+impl QueuePolicy for Priority {
+    fn name(&self) -> &str {
+        "priority"
+    }
+    fn key(&self, job: &JobView<'_>) -> OrderKey {
+        OrderKey(-i64::from(job.priority), clamp_i64(job.submitted.as_millis()))
+    }
+}
+
+/// Shortest job first by its estimate; jobs without one go last; FIFO among equals.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShortestFirst;
+
+impl QueuePolicy for ShortestFirst {
+    fn name(&self) -> &str {
+        "sjf"
+    }
+    fn key(&self, job: &JobView<'_>) -> OrderKey {
+        let est = job.estimate.map_or(i64::MAX, |e| clamp_i64(e.as_millis()));
+        OrderKey(est, clamp_i64(job.submitted.as_millis()))
+    }
+}
+
+/// A policy's pick: a node, and for a shared-GPU task optionally the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// The node; it must be schedulable and have room for the tasks asked about.
+    pub node: NodeId,
+    /// For a shared-GPU task, the device to use (otherwise the scheduler picks the tightest one).
+    pub device: Option<u32>,
+}
+
+impl Choice {
+    /// A node, device left to the scheduler.
+    pub fn node(node: NodeId) -> Choice {
+        Choice { node, device: None }
+    }
+}
+
+/// Picks nodes for tasks.
+pub trait PlacementPolicy {
+    /// A short name for logs.
+    fn name(&self) -> &str;
+    /// A schedulable node with room for `tasks` tasks of `demand` at once, or `None` if the policy finds none.
+    fn choose(&mut self, view: &ClusterView<'_>, demand: &Demand, tasks: u32) -> Option<Choice>;
+}
+
+/// The lowest fit key among schedulable GPU nodes of the allowed models at or above `from`
+/// that have room for `tasks` (best-fit order).
+fn first_by_fit<'a>(
+    view: &ClusterView<'a>,
+    demand: &Demand,
+    tasks: u32,
+    from: impl Fn(ModelId) -> FitKey,
+) -> Option<NodeView<'a>> {
+    let mut best: Option<(FitKey, NodeView<'a>)> = None;
+    for m in view.model_ids(demand.models) {
+        let found = view
+            .gpu_nodes_by_fit(m, from(m)..)
+            .find(|n| n.room_for(demand) >= tasks);
+        if let Some(n) = found {
+            let key = FitKey {
+                free_whole: n.free_whole_gpus(),
+                max_partial: max_partial(&n),
+                node: n.id(),
+            };
+            if best.as_ref().is_none_or(|(k, _)| key < *k) {
+                best = Some((key, n));
+            }
+        }
+    }
+    best.map(|(_, n)| n)
+}
+
+fn max_partial(n: &NodeView<'_>) -> u32 {
+    n.gpus()
+        .filter(|g| g.health == crate::GpuHealth::Healthy && g.free_milli < WHOLE_GPU)
+        .map(|g| g.free_milli)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The lowest fit key a node needs to possibly hold `tasks` tasks of `demand`.
+fn fit_floor(demand: &Demand, tasks: u32) -> FitKey {
+    let free_whole = if demand.is_whole_gpu() {
+        demand.gpus.saturating_mul(tasks)
+    } else {
+        0
+    };
+    let max_partial = if demand.is_whole_gpu() { 0 } else { demand.gpu_milli };
+    FitKey {
+        free_whole,
+        max_partial,
+        node: NodeId(0),
+    }
+}
+
+/// Best fit: the node left with the least free capacity.
+///
+/// GPU tasks: the node with the fewest fully free GPUs that still holds the tasks, then the smallest
+/// largest-partial device, then the lowest id (index range scan, no full pass). CPU-only tasks: the node
+/// with the least free CPU that holds them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BestFit;
+
+impl PlacementPolicy for BestFit {
+    fn name(&self) -> &str {
+        "bestfit"
+    }
+    fn choose(&mut self, view: &ClusterView<'_>, demand: &Demand, tasks: u32) -> Option<Choice> {
+        if demand.gpus == 0 {
+            return view
+                .nodes_by_free_cpu(demand.cpu_milli.saturating_mul(u64::from(tasks)))
+                .find(|n| n.room_for(demand) >= tasks)
+                .map(|n| Choice::node(n.id()));
+        }
+        let floor = fit_floor(demand, tasks);
+        first_by_fit(view, demand, tasks, |_| floor).map(|n| Choice::node(n.id()))
+    }
+}
+
+/// Worst fit (spread): the node with the most free capacity; a shared GPU goes on the emptiest device.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WorstFit;
+
+impl PlacementPolicy for WorstFit {
+    fn name(&self) -> &str {
+        "worstfit"
+    }
+    fn choose(&mut self, view: &ClusterView<'_>, demand: &Demand, tasks: u32) -> Option<Choice> {
+        if demand.gpus == 0 {
+            return view
+                .nodes_by_free_cpu(0)
+                .rev()
+                .find(|n| n.room_for(demand) >= tasks)
+                .map(|n| Choice::node(n.id()));
+        }
+        let floor = fit_floor(demand, tasks);
+        let mut best: Option<(FitKey, NodeView<'_>)> = None;
+        for m in view.model_ids(demand.models) {
+            let found = view
+                .gpu_nodes_by_fit(m, floor..)
+                .rev()
+                .find(|n| n.room_for(demand) >= tasks);
+            if let Some(n) = found {
+                // Most free whole GPUs, then the largest partial device, then the lowest id.
+                let key = FitKey {
+                    free_whole: u32::MAX - n.free_whole_gpus(),
+                    max_partial: u32::MAX - max_partial(&n),
+                    node: n.id(),
+                };
+                if best.as_ref().is_none_or(|(k, _)| key < *k) {
+                    best = Some((key, n));
+                }
+            }
+        }
+        let n = best?.1;
+        let device = demand
+            .is_shared_gpu()
+            .then(|| {
+                n.gpus()
+                    .filter(|g| g.health == crate::GpuHealth::Healthy && g.free_milli >= demand.gpu_milli)
+                    .max_by_key(|g| (g.free_milli, std::cmp::Reverse(g.index)))
+                    .map(|g| g.index)
+            })
+            .flatten();
+        Some(Choice { node: n.id(), device })
+    }
+}
+
+/// First fit: the lowest-id node that holds the tasks.
+///
+/// GPU tasks walk the id-ordered index of nodes with free GPU capacity; CPU-only tasks walk the
+/// schedulable nodes in id order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FirstFit;
+
+impl PlacementPolicy for FirstFit {
+    fn name(&self) -> &str {
+        "firstfit"
+    }
+    fn choose(&mut self, view: &ClusterView<'_>, demand: &Demand, tasks: u32) -> Option<Choice> {
+        if demand.gpus == 0 {
+            return view
+                .schedulable_nodes()
+                .find(|n| n.room_for(demand) >= tasks)
+                .map(|n| Choice::node(n.id()));
+        }
+        view.model_ids(demand.models)
+            .filter_map(|m| view.gpu_nodes_by_id(m).find(|n| n.room_for(demand) >= tasks))
+            .map(|n| n.id())
+            .min()
+            .map(Choice::node)
+    }
+}
+
+/// The schedulable node with the most room for tasks of `demand` (and that room), found from the top of
+/// the indexes: used to fill a gang that no single node holds onto as few nodes as possible.
+pub fn most_room(view: &ClusterView<'_>, demand: &Demand) -> Option<(NodeId, u32)> {
+    const PROBE: usize = 8;
+    let mut best: Option<(u32, NodeId)> = None;
+    let mut consider = |n: NodeView<'_>| {
+        let room = n.room_for(demand);
+        if room > 0 && best.is_none_or(|(r, id)| room > r || (room == r && n.id() < id)) {
+            best = Some((room, n.id()));
+        }
+    };
+    if demand.gpus == 0 {
+        view.nodes_by_free_cpu(demand.cpu_milli)
+            .rev()
+            .filter(|n| n.room_for(demand) > 0)
+            .take(PROBE)
+            .for_each(&mut consider);
+    } else {
+        let floor = fit_floor(demand, 1);
+        for m in view.model_ids(demand.models) {
+            view.gpu_nodes_by_fit(m, floor..)
+                .rev()
+                .filter(|n| n.room_for(demand) > 0)
+                .take(PROBE)
+                .for_each(&mut consider);
+        }
+    }
+    best.map(|(room, id)| (id, room))
+}
+
+/// The built-in queue orders, for configuration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QueueOrder {
+    /// [`Fifo`].
+    #[default]
+    Fifo,
+    /// [`Priority`].
+    Priority,
+    /// [`ShortestFirst`].
+    ShortestFirst,
+}
+
+impl QueueOrder {
+    /// The policy object.
+    pub fn build(self) -> Box<dyn QueuePolicy> {
+        match self {
+            QueueOrder::Fifo => Box::new(Fifo),
+            QueueOrder::Priority => Box::new(Priority),
+            QueueOrder::ShortestFirst => Box::new(ShortestFirst),
+        }
+    }
+}
+
+/// The built-in placement policies, for configuration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Placement {
+    /// [`FirstFit`].
+    FirstFit,
+    /// [`BestFit`].
+    #[default]
+    BestFit,
+    /// [`WorstFit`].
+    WorstFit,
+}
+
+impl Placement {
+    /// The policy object.
+    pub fn build(self) -> Box<dyn PlacementPolicy> {
+        match self {
+            Placement::FirstFit => Box::new(FirstFit),
+            Placement::BestFit => Box::new(BestFit),
+            Placement::WorstFit => Box::new(WorstFit),
+        }
+    }
+}

@@ -1,0 +1,709 @@
+//! The scheduler: a sans-IO state machine. Inputs are `handle_*` calls carrying `now`; outputs are
+//! [`Decision`]s drained with [`Scheduler::poll_decision`].
+//!
+//! # Driving it
+//!
+//! A driver (simulator, live controller, test) repeats: feed every event it has with `handle_*`, then call
+//! `poll_decision` until it returns `None`, carrying out each decision (start the tasks, kill them, tell
+//! the user about a rejection). Decisions are computed lazily in `poll_decision`, so a burst of events is
+//! answered by one scheduling pass.
+//!
+//! # Guarantees
+//!
+//! - Determinism: the same sequence of calls gives the same decisions, byte for byte. Nothing iterates a
+//!   hash map; ties are broken by submission order and node id.
+//! - Nothing is lost: every accepted job ends in exactly one of finished ([`Scheduler::handle_job_finished`]
+//!   or its last task finishing), cancelled ([`Scheduler::handle_cancel`]) or rejected
+//!   ([`Decision::Reject`]). Jobs on a lost node or GPU are stopped and requeued, not dropped.
+//! - Gangs: a job's tasks start together in one [`Decision::Start`] or not at all.
+//! - Nothing is over-allocated: no node's CPU, memory or GPU device is ever given out beyond its capacity.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::cluster::{Cluster, Demand, NodeError, NodeTask};
+use crate::decision::{Decision, RejectReason, StopReason, TaskPlacement};
+use crate::model::{GpuModel, ModelSet};
+use crate::policy::{most_room, OrderKey, Placement, PlacementPolicy, QueueOrder, QueuePolicy};
+use crate::spec::{GpuHealth, JobId, JobSpec, NodeId, NodeSpec, NodeState, WHOLE_GPU};
+use crate::time::{Span, Time};
+use crate::view::{ClusterView, JobView};
+
+/// What happens when the job at the head of the queue does not fit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HeadOfLine {
+    /// Nothing behind it starts until it does (strict order; no starvation of large gangs).
+    #[default]
+    Block,
+    /// Later jobs that fit start ahead of it.
+    SkipAhead,
+}
+
+/// The scheduler's configuration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    /// Queue order of the built-in policies (ignored by [`Scheduler::with_policies`]).
+    pub queue: QueueOrder,
+    /// Built-in placement policy (ignored by [`Scheduler::with_policies`]).
+    pub placement: Placement,
+    /// Head-of-line behaviour.
+    pub head_of_line: HeadOfLine,
+}
+
+/// Counters of what has happened to jobs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Jobs accepted by `handle_submit` (rejected ones included).
+    pub submitted: u64,
+    /// Start decisions (a requeued job that starts again counts again).
+    pub started: u64,
+    /// Jobs that ended finished.
+    pub finished: u64,
+    /// Jobs that ended cancelled.
+    pub cancelled: u64,
+    /// Jobs that ended rejected.
+    pub rejected: u64,
+    /// Times a running job was stopped and put back in the queue.
+    pub requeued: u64,
+    /// Times the placement policy picked a node without room (the job then waits).
+    pub policy_errors: u64,
+}
+
+/// Where a job the scheduler knows stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    /// Waiting in the queue.
+    Pending,
+    /// Running.
+    Running,
+}
+
+/// Misuse of the job API by the driver (the scheduler's state is unchanged).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    /// A job with this id is already pending or running.
+    #[error("{0} is already pending or running")]
+    Duplicate(JobId),
+    /// No pending or running job has this id.
+    #[error("{0} is not pending or running")]
+    Unknown(JobId),
+    /// The job is not running.
+    #[error("{0} is not running")]
+    NotRunning(JobId),
+    /// The job has no such running task.
+    #[error("{job} has no running task {group}.{index}")]
+    NoSuchTask {
+        /// The job.
+        job: JobId,
+        /// The group.
+        group: u32,
+        /// The task index in the group.
+        index: u32,
+    },
+}
+
+#[derive(Debug)]
+enum State {
+    Pending,
+    Running { tasks: Vec<TaskPlacement>, live: u32 },
+}
+
+#[derive(Debug)]
+struct Job {
+    queue: u32,
+    priority: i32,
+    submitted: Time,
+    estimate: Option<Span>,
+    groups: Box<[(u32, Demand)]>,
+    /// Position in the pending set: (key, submission sequence).
+    slot: (OrderKey, u64),
+    state: State,
+}
+
+/// The scheduling core. See the [module docs](self) for how to drive it.
+pub struct Scheduler {
+    config: Config,
+    queue_policy: Box<dyn QueuePolicy>,
+    placement: Box<dyn PlacementPolicy>,
+    cluster: Cluster,
+    jobs: BTreeMap<JobId, Job>,
+    pending: BTreeSet<(OrderKey, u64, JobId)>,
+    /// Jobs submitted since the last pass: all a skip-ahead pass must try when no capacity was freed.
+    fresh: Vec<JobId>,
+    /// Capacity was freed (or the order changed) since the last pass: every pending job may now fit.
+    full_pass: bool,
+    decisions: VecDeque<Decision>,
+    queues: Vec<Box<str>>,
+    queue_ids: BTreeMap<Box<str>, u32>,
+    next_seq: u64,
+    stats: Stats,
+    scratch: Vec<TaskPlacement>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("queue", &self.queue_policy.name())
+            .field("placement", &self.placement.name())
+            .field("nodes", &self.cluster.present())
+            .field("jobs", &self.jobs.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    /// A scheduler with the built-in policies named in `config`.
+    pub fn new(config: Config) -> Scheduler {
+        Scheduler::with_policies(config, config.queue.build(), config.placement.build())
+    }
+
+    /// A scheduler with custom policies.
+    pub fn with_policies(
+        config: Config,
+        queue_policy: Box<dyn QueuePolicy>,
+        placement: Box<dyn PlacementPolicy>,
+    ) -> Scheduler {
+        Scheduler {
+            config,
+            queue_policy,
+            placement,
+            cluster: Cluster::default(),
+            jobs: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            fresh: Vec::new(),
+            full_pass: false,
+            decisions: VecDeque::new(),
+            queues: Vec::new(),
+            queue_ids: BTreeMap::new(),
+            next_seq: 0,
+            stats: Stats::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A read-only view of the cluster.
+    pub fn view(&self) -> ClusterView<'_> {
+        ClusterView { cluster: &self.cluster }
+    }
+
+    /// Job counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Whether a job is pending or running (`None`: never seen, or ended).
+    pub fn job_status(&self, job: JobId) -> Option<JobStatus> {
+        self.jobs.get(&job).map(|j| match j.state {
+            State::Pending => JobStatus::Pending,
+            State::Running { .. } => JobStatus::Running,
+        })
+    }
+
+    /// Where a running job's tasks are.
+    pub fn placements(&self, job: JobId) -> Option<&[TaskPlacement]> {
+        match &self.jobs.get(&job)?.state {
+            State::Running { tasks, .. } => Some(tasks),
+            State::Pending => None,
+        }
+    }
+
+    /// Jobs waiting, in queue order.
+    pub fn pending(&self) -> impl Iterator<Item = JobId> + '_ {
+        self.pending.iter().map(|(_, _, id)| *id)
+    }
+
+    /// Number of jobs waiting.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Number of jobs running.
+    pub fn running_len(&self) -> usize {
+        self.jobs.len() - self.pending.len()
+    }
+
+    // ----- inputs: nodes -------------------------------------------------------------------------
+
+    /// A node joins the cluster.
+    pub fn handle_node_added(&mut self, _now: Time, spec: NodeSpec) -> Result<NodeId, NodeError> {
+        let id = self.cluster.add_node(spec)?;
+        self.full_pass = true;
+        Ok(id)
+    }
+
+    /// A node becomes schedulable, cordoned or down. Going down stops and requeues its jobs.
+    pub fn handle_node_state(&mut self, _now: Time, node: NodeId, state: NodeState) -> Result<(), NodeError> {
+        let old = self.cluster.set_state(node, state)?;
+        if state == NodeState::Down && old != NodeState::Down {
+            self.evict(node, None, StopReason::NodeLost(node));
+        }
+        if state == NodeState::Schedulable {
+            self.full_pass = true;
+        }
+        Ok(())
+    }
+
+    /// A node's labels change.
+    pub fn handle_node_labels(
+        &mut self,
+        _now: Time,
+        node: NodeId,
+        labels: BTreeMap<String, String>,
+    ) -> Result<(), NodeError> {
+        self.cluster.set_labels(node, labels)
+    }
+
+    /// A node leaves the cluster: its jobs are stopped and requeued, and waiting jobs that can no longer
+    /// ever run are rejected.
+    pub fn handle_node_removed(&mut self, _now: Time, node: NodeId) -> Result<(), NodeError> {
+        if self.cluster.node(node).is_none() {
+            return Err(NodeError::UnknownNode(node));
+        }
+        self.evict(node, None, StopReason::NodeLost(node));
+        self.cluster.remove_node(node)?;
+        self.revalidate_pending();
+        Ok(())
+    }
+
+    /// A GPU's health changes. A failed GPU's jobs are stopped and requeued.
+    pub fn handle_gpu_health(
+        &mut self,
+        _now: Time,
+        node: NodeId,
+        gpu: u32,
+        health: GpuHealth,
+    ) -> Result<(), NodeError> {
+        let old = self.cluster.set_gpu_health(node, gpu, health)?;
+        match health {
+            GpuHealth::Unhealthy if old != health => self.evict(node, Some(gpu), StopReason::GpuFailed(node, gpu)),
+            GpuHealth::Healthy if old != health => self.full_pass = true,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    // ----- inputs: jobs --------------------------------------------------------------------------
+
+    /// A job is submitted. A job that can never run on this cluster is answered by a
+    /// [`Decision::Reject`]; `Err` only for a duplicate id.
+    pub fn handle_submit(&mut self, now: Time, spec: JobSpec) -> Result<(), JobError> {
+        if self.jobs.contains_key(&spec.id) {
+            return Err(JobError::Duplicate(spec.id));
+        }
+        self.stats.submitted += 1;
+        let groups = match self.admit(&spec) {
+            Ok(g) => g,
+            Err(reason) => {
+                self.stats.rejected += 1;
+                self.decisions.push_back(Decision::Reject { job: spec.id, reason });
+                return Ok(());
+            }
+        };
+        let queue = self.queue_id(&spec.queue);
+        let key = self.queue_policy.key(&JobView {
+            id: spec.id,
+            queue: &spec.queue,
+            priority: spec.priority,
+            submitted: now,
+            estimate: spec.estimate,
+            groups: &groups,
+        });
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.pending.insert((key, seq, spec.id));
+        self.fresh.push(spec.id);
+        self.jobs.insert(
+            spec.id,
+            Job {
+                queue,
+                priority: spec.priority,
+                submitted: now,
+                estimate: spec.estimate,
+                groups: groups.into_boxed_slice(),
+                slot: (key, seq),
+                state: State::Pending,
+            },
+        );
+        Ok(())
+    }
+
+    /// A job is cancelled: a waiting job ends at once; a running one gets a [`Decision::Stop`].
+    pub fn handle_cancel(&mut self, _now: Time, job: JobId) -> Result<(), JobError> {
+        let j = self.jobs.remove(&job).ok_or(JobError::Unknown(job))?;
+        match j.state {
+            State::Pending => {
+                self.pending.remove(&(j.slot.0, j.slot.1, job));
+            }
+            State::Running { tasks, .. } => {
+                self.release_all(job, &tasks);
+                self.decisions.push_back(Decision::Stop {
+                    job,
+                    reason: StopReason::Cancelled,
+                    requeued: false,
+                });
+            }
+        }
+        self.stats.cancelled += 1;
+        Ok(())
+    }
+
+    /// One task of a running job exits; when its last task exits the job has finished.
+    pub fn handle_task_finished(&mut self, _now: Time, job: JobId, group: u32, index: u32) -> Result<(), JobError> {
+        let j = self.jobs.get_mut(&job).ok_or(JobError::Unknown(job))?;
+        let State::Running { tasks, live } = &mut j.state else {
+            return Err(JobError::NotRunning(job));
+        };
+        let no_task = JobError::NoSuchTask { job, group, index };
+        let node = tasks
+            .iter()
+            .find(|t| t.group == group && t.index == index)
+            .ok_or(no_task.clone())?
+            .node;
+        if !self.cluster.release(node, job, group, index) {
+            return Err(no_task);
+        }
+        *live -= 1;
+        self.full_pass = true;
+        if *live == 0 {
+            self.jobs.remove(&job);
+            self.stats.finished += 1;
+        }
+        Ok(())
+    }
+
+    /// A running job has finished (all its remaining tasks exit).
+    pub fn handle_job_finished(&mut self, _now: Time, job: JobId) -> Result<(), JobError> {
+        match self.jobs.get(&job) {
+            None => return Err(JobError::Unknown(job)),
+            Some(Job {
+                state: State::Pending, ..
+            }) => return Err(JobError::NotRunning(job)),
+            Some(_) => {}
+        }
+        let j = self.jobs.remove(&job).expect("checked above");
+        if let State::Running { tasks, .. } = j.state {
+            self.release_all(job, &tasks);
+        }
+        self.stats.finished += 1;
+        Ok(())
+    }
+
+    // ----- outputs -------------------------------------------------------------------------------
+
+    /// The next decision, running a scheduling pass first if anything changed since the last one.
+    #[must_use]
+    pub fn poll_decision(&mut self) -> Option<Decision> {
+        if self.decisions.is_empty() && (self.full_pass || !self.fresh.is_empty()) {
+            self.schedule();
+        }
+        self.decisions.pop_front()
+    }
+
+    // ----- internals -----------------------------------------------------------------------------
+
+    fn queue_id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.queue_ids.get(name) {
+            return id;
+        }
+        let id = self.queues.len() as u32;
+        self.queues.push(name.into());
+        self.queue_ids.insert(name.into(), id);
+        id
+    }
+
+    /// Validates a job and interns its demands, or says why it can never run.
+    fn admit(&self, spec: &JobSpec) -> Result<Vec<(u32, Demand)>, RejectReason> {
+        if spec.task_count() == 0 {
+            return Err(RejectReason::Invalid {
+                group: 0,
+                problem: "the job has no tasks",
+            });
+        }
+        let mut groups = Vec::with_capacity(spec.groups.len());
+        for (gi, g) in spec.groups.iter().enumerate() {
+            let gi = gi as u32;
+            let r = &g.request;
+            let invalid = |problem| Err(RejectReason::Invalid { group: gi, problem });
+            if r.gpus > 0 && r.gpu_milli == 0 {
+                return invalid("asks for GPUs with gpu_milli 0");
+            }
+            if r.gpus == 0 && r.gpu_milli > 0 {
+                return invalid("gives gpu_milli without GPUs");
+            }
+            if r.gpu_milli > WHOLE_GPU {
+                return invalid("gpu_milli is above 1000 (one whole GPU)");
+            }
+            if r.gpus > 1 && r.gpu_milli < WHOLE_GPU {
+                return invalid("a shared GPU (gpu_milli below 1000) needs gpus = 1");
+            }
+            if let Some(e) = g.elastic {
+                if e.min > g.count || g.count > e.max {
+                    return invalid("elastic bounds must satisfy min <= count <= max");
+                }
+            }
+            let models = if r.models.is_empty() {
+                ModelSet::ANY
+            } else {
+                let mut set = ModelSet::EMPTY;
+                for m in &r.models {
+                    if let Some(id) = self.cluster.models.get(m) {
+                        set.insert(id);
+                    }
+                }
+                set
+            };
+            let d = Demand {
+                cpu_milli: r.cpu_milli,
+                memory_mib: r.memory_mib,
+                gpus: r.gpus,
+                gpu_milli: if r.gpus > 0 { r.gpu_milli } else { 0 },
+                models,
+            };
+            if g.count > 0 {
+                self.cluster.check_task(gi, &d, || r.models.clone())?;
+            }
+            groups.push((g.count, d));
+        }
+        self.cluster.check_gang(&groups)?;
+        Ok(groups)
+    }
+
+    /// Rejects waiting jobs that the cluster, after losing a node, can no longer ever run.
+    fn revalidate_pending(&mut self) {
+        let mut doomed = Vec::new();
+        for (_, _, id) in &self.pending {
+            let j = &self.jobs[id];
+            let check = j.groups.iter().enumerate().try_for_each(|(gi, (count, d))| {
+                if *count == 0 {
+                    return Ok(());
+                }
+                self.cluster.check_task(gi as u32, d, || self.model_names(d.models))
+            });
+            if let Err(reason) = check.and_then(|()| self.cluster.check_gang(&j.groups)) {
+                doomed.push((*id, reason));
+            }
+        }
+        for (id, reason) in doomed {
+            let j = self.jobs.remove(&id).expect("pending jobs are known");
+            self.pending.remove(&(j.slot.0, j.slot.1, id));
+            self.stats.rejected += 1;
+            self.decisions.push_back(Decision::Reject { job: id, reason });
+        }
+    }
+
+    fn model_names(&self, set: ModelSet) -> Vec<GpuModel> {
+        set.iter(self.cluster.models.len())
+            .map(|m| self.cluster.models.name(m).clone())
+            .collect()
+    }
+
+    fn release_all(&mut self, job: JobId, tasks: &[TaskPlacement]) {
+        for t in tasks {
+            self.cluster.release(t.node, job, t.group, t.index);
+        }
+        self.full_pass = true;
+    }
+
+    /// Stops and requeues every job with a task on `node` (on device `gpu` only, if given).
+    fn evict(&mut self, node: NodeId, gpu: Option<u32>, reason: StopReason) {
+        let Some(n) = self.cluster.node(node) else { return };
+        let victims: BTreeSet<JobId> = n
+            .tasks
+            .iter()
+            .filter(|t| gpu.is_none_or(|g| t.gpus.contains(g)))
+            .map(|t| t.job)
+            .collect();
+        for job in victims {
+            let j = self.jobs.get_mut(&job).expect("running jobs are known");
+            let State::Running { tasks, .. } = std::mem::replace(&mut j.state, State::Pending) else {
+                continue;
+            };
+            let slot = j.slot;
+            self.release_all(job, &tasks);
+            self.pending.insert((slot.0, slot.1, job));
+            self.stats.requeued += 1;
+            self.decisions.push_back(Decision::Stop {
+                job,
+                reason,
+                requeued: true,
+            });
+        }
+    }
+
+    fn schedule(&mut self) {
+        let full = std::mem::take(&mut self.full_pass);
+        let mut fresh = std::mem::take(&mut self.fresh);
+        match self.config.head_of_line {
+            HeadOfLine::Block => {
+                while let Some(&(_, _, id)) = self.pending.first() {
+                    if !self.try_start(id) {
+                        break;
+                    }
+                }
+            }
+            HeadOfLine::SkipAhead => {
+                let order: Vec<JobId> = if full {
+                    self.pending.iter().map(|(_, _, id)| *id).collect()
+                } else {
+                    fresh.retain(|id| self.job_status(*id) == Some(JobStatus::Pending));
+                    fresh.sort_by_key(|id| self.jobs[id].slot);
+                    fresh
+                };
+                // Within a pass capacity only shrinks, so a demand that failed once fails again.
+                let mut failed: Vec<Box<[(u32, Demand)]>> = Vec::new();
+                for id in order {
+                    let groups = &self.jobs[&id].groups;
+                    if failed.iter().any(|f| **f == **groups) {
+                        continue;
+                    }
+                    if !self.try_start(id) && failed.len() < 64 {
+                        failed.push(self.jobs[&id].groups.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts the pending job `id` if its whole gang fits now.
+    fn try_start(&mut self, id: JobId) -> bool {
+        let job = self.jobs.get_mut(&id).expect("pending jobs are known");
+        let mut out = std::mem::take(&mut self.scratch);
+        let placed = place_gang(&mut self.cluster, self.placement.as_mut(), id, &job.groups, &mut out);
+        let ok = match placed {
+            Ok(()) => true,
+            Err(PlaceError::PolicyError) => {
+                self.stats.policy_errors += 1;
+                false
+            }
+            Err(PlaceError::NoRoom) => false,
+        };
+        if !ok {
+            for t in out.drain(..) {
+                self.cluster.release(t.node, id, t.group, t.index);
+            }
+            self.scratch = out;
+            return false;
+        }
+        self.pending.remove(&(job.slot.0, job.slot.1, id));
+        job.state = State::Running {
+            tasks: out.clone(),
+            live: out.len() as u32,
+        };
+        self.stats.started += 1;
+        self.decisions.push_back(Decision::Start { job: id, tasks: out });
+        true
+    }
+
+    /// The submission attributes of a known job, for reports.
+    pub fn job_info(&self, job: JobId) -> Option<JobInfo<'_>> {
+        let j = self.jobs.get(&job)?;
+        Some(JobInfo {
+            queue: &self.queues[j.queue as usize],
+            priority: j.priority,
+            submitted: j.submitted,
+            estimate: j.estimate,
+        })
+    }
+}
+
+/// Submission attributes of a pending or running job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobInfo<'a> {
+    /// Its queue.
+    pub queue: &'a str,
+    /// Its priority.
+    pub priority: i32,
+    /// When it was submitted.
+    pub submitted: Time,
+    /// Its runtime estimate.
+    pub estimate: Option<Span>,
+}
+
+enum PlaceError {
+    NoRoom,
+    PolicyError,
+}
+
+/// Whether enough fully free GPUs exist for every whole-GPU group (a necessary condition, O(levels)).
+fn may_fit(cluster: &Cluster, groups: &[(u32, Demand)]) -> bool {
+    groups.iter().all(|(count, d)| {
+        if !d.is_whole_gpu() || *count == 0 {
+            return true;
+        }
+        let view = ClusterView { cluster };
+        let mut slots = 0u64;
+        for m in view.model_ids(d.models) {
+            for (w, n) in cluster.pool_levels(m).iter().enumerate() {
+                slots += u64::from(*n) * (w as u64 / u64::from(d.gpus));
+            }
+        }
+        slots >= u64::from(*count)
+    })
+}
+
+/// Places every task of a gang, tentatively allocating as it goes; on `Err` the caller rolls back `out`.
+fn place_gang(
+    cluster: &mut Cluster,
+    policy: &mut dyn PlacementPolicy,
+    job: JobId,
+    groups: &[(u32, Demand)],
+    out: &mut Vec<TaskPlacement>,
+) -> Result<(), PlaceError> {
+    out.clear();
+    if !may_fit(cluster, groups) {
+        return Err(PlaceError::NoRoom);
+    }
+    for (gi, (count, d)) in groups.iter().enumerate() {
+        let mut next = 0u32;
+        while next < *count {
+            let remaining = count - next;
+            let view = ClusterView { cluster };
+            let (node, n, hint) = match policy.choose(&view, d, remaining) {
+                Some(c) => {
+                    let ok = view
+                        .node(c.node)
+                        .is_some_and(|nv| nv.state() == NodeState::Schedulable && nv.room_for(d) >= remaining);
+                    if !ok {
+                        return Err(PlaceError::PolicyError);
+                    }
+                    (c.node, remaining, c.device)
+                }
+                None if remaining > 1 => match most_room(&view, d) {
+                    Some((node, room)) => (node, room.min(remaining), None),
+                    None => return Err(PlaceError::NoRoom),
+                },
+                None => return Err(PlaceError::NoRoom),
+            };
+            for _ in 0..n {
+                let devices = cluster
+                    .node(node)
+                    .and_then(|nd| nd.choose_devices(d, hint))
+                    .ok_or(PlaceError::PolicyError)?;
+                let task = NodeTask {
+                    job,
+                    group: gi as u32,
+                    index: next,
+                    gpus: devices,
+                    gpu_milli: d.gpu_milli,
+                    cpu_milli: d.cpu_milli,
+                    memory_mib: d.memory_mib,
+                };
+                cluster.allocate(node, task);
+                out.push(TaskPlacement {
+                    group: gi as u32,
+                    index: next,
+                    node,
+                    gpus: devices,
+                    gpu_milli: d.gpu_milli,
+                });
+                next += 1;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Read-only views of the cluster and of jobs: all that policies ever see.
+
+use std::collections::BTreeMap;
+use std::ops::RangeBounds;
+
+use crate::cluster::{Cluster, Demand, FitKey, Node, NodeTask};
+use crate::model::{GpuModels, ModelId, ModelSet};
+use crate::spec::{GpuHealth, JobId, Location, NodeId, NodeState};
+use crate::time::{Span, Time};
+
+/// A read-only view of the cluster and its placement indexes.
+#[derive(Clone, Copy)]
+pub struct ClusterView<'a> {
+    pub(crate) cluster: &'a Cluster,
+}
+
+impl<'a> ClusterView<'a> {
+    /// The GPU models the cluster knows.
+    pub fn models(&self) -> &'a GpuModels {
+        &self.cluster.models
+    }
+
+    /// The known model ids in `set`, ascending.
+    pub fn model_ids(&self, set: ModelSet) -> impl Iterator<Item = ModelId> + 'a {
+        set.iter(self.cluster.models.len())
+    }
+
+    /// A node, if present.
+    pub fn node(&self, id: NodeId) -> Option<NodeView<'a>> {
+        self.cluster.node(id).map(|node| NodeView { node })
+    }
+
+    /// A node by name, if present.
+    pub fn node_by_name(&self, name: &str) -> Option<NodeView<'a>> {
+        self.cluster.id_by_name(name).and_then(|id| self.node(id))
+    }
+
+    /// Every present node (any state), by id.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeView<'a>> + 'a {
+        self.cluster.nodes().map(|node| NodeView { node })
+    }
+
+    /// How many nodes are present.
+    pub fn node_count(&self) -> usize {
+        self.cluster.present()
+    }
+
+    /// Schedulable nodes of `model` whose fit key lies in `range`, in [`FitKey`] order
+    /// (iterate forwards for best fit, backwards for worst fit). Index-backed: O(log n) to start.
+    pub fn gpu_nodes_by_fit(
+        &self,
+        model: ModelId,
+        range: impl RangeBounds<FitKey>,
+    ) -> impl DoubleEndedIterator<Item = NodeView<'a>> + 'a {
+        let cluster = self.cluster;
+        let range = range_owned(&range);
+        cluster
+            .pool_by_fit(model)
+            .into_iter()
+            .flat_map(move |set| set.range(range))
+            .map(move |k| NodeView {
+                node: cluster.node(k.node).expect("indexed nodes are present"),
+            })
+    }
+
+    /// Schedulable nodes of `model` with some free GPU capacity, by id (first-fit order).
+    pub fn gpu_nodes_by_id(&self, model: ModelId) -> impl Iterator<Item = NodeView<'a>> + 'a {
+        let cluster = self.cluster;
+        cluster.pool_by_id(model).into_iter().flatten().map(move |id| NodeView {
+            node: cluster.node(*id).expect("indexed nodes are present"),
+        })
+    }
+
+    /// `h[w]` = schedulable nodes of `model` with exactly `w` fully free healthy GPUs.
+    pub fn free_whole_histogram(&self, model: ModelId) -> &'a [u32] {
+        self.cluster.pool_levels(model)
+    }
+
+    /// Schedulable nodes (GPU or not) with at least `min_cpu` free milli-CPU, by (free CPU, id).
+    pub fn nodes_by_free_cpu(&self, min_cpu: u64) -> impl DoubleEndedIterator<Item = NodeView<'a>> + 'a {
+        let cluster = self.cluster;
+        cluster
+            .cpu_index()
+            .range((min_cpu, NodeId(0))..)
+            .map(move |(_, id)| NodeView {
+                node: cluster.node(*id).expect("indexed nodes are present"),
+            })
+    }
+
+    /// Schedulable nodes in id order.
+    pub fn schedulable_nodes(&self) -> impl Iterator<Item = NodeView<'a>> + 'a {
+        self.nodes().filter(|n| n.state() == NodeState::Schedulable)
+    }
+}
+
+fn range_owned(r: &impl RangeBounds<FitKey>) -> (std::ops::Bound<FitKey>, std::ops::Bound<FitKey>) {
+    (r.start_bound().cloned(), r.end_bound().cloned())
+}
+
+/// A read-only view of one node.
+#[derive(Clone, Copy)]
+pub struct NodeView<'a> {
+    pub(crate) node: &'a Node,
+}
+
+/// A read-only view of one GPU device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GpuView {
+    /// Device index on its node.
+    pub index: u32,
+    /// Its model.
+    pub model: ModelId,
+    /// Device memory in MiB.
+    pub memory_mib: u64,
+    /// Free milli-GPU.
+    pub free_milli: u32,
+    /// Health.
+    pub health: GpuHealth,
+}
+
+impl<'a> NodeView<'a> {
+    /// The node's id.
+    pub fn id(&self) -> NodeId {
+        self.node.id
+    }
+    /// Its name.
+    pub fn name(&self) -> &'a str {
+        &self.node.name
+    }
+    /// Its labels.
+    pub fn labels(&self) -> &'a BTreeMap<String, String> {
+        &self.node.labels
+    }
+    /// Zone and rack.
+    pub fn location(&self) -> &'a Location {
+        &self.node.location
+    }
+    /// Schedulable, cordoned or down.
+    pub fn state(&self) -> NodeState {
+        self.node.state
+    }
+    /// The model of its GPUs (`None` for a CPU-only node).
+    pub fn model(&self) -> Option<ModelId> {
+        self.node.model
+    }
+    /// Allocatable milli-CPU.
+    pub fn cpu_total(&self) -> u64 {
+        self.node.cpu_total
+    }
+    /// Free milli-CPU.
+    pub fn cpu_free(&self) -> u64 {
+        self.node.cpu_free
+    }
+    /// Allocatable MiB.
+    pub fn memory_total(&self) -> u64 {
+        self.node.mem_total
+    }
+    /// Free MiB.
+    pub fn memory_free(&self) -> u64 {
+        self.node.mem_free
+    }
+    /// Number of GPU devices (healthy or not).
+    pub fn gpu_count(&self) -> u32 {
+        self.node.gpus.len() as u32
+    }
+    /// Its GPU devices in index order.
+    pub fn gpus(&self) -> impl ExactSizeIterator<Item = GpuView> + 'a {
+        self.node.gpus.iter().enumerate().map(|(i, g)| GpuView {
+            index: i as u32,
+            model: g.model,
+            memory_mib: g.memory_mib,
+            free_milli: g.free,
+            health: g.health,
+        })
+    }
+    /// Healthy devices with all 1000 milli free.
+    pub fn free_whole_gpus(&self) -> u32 {
+        self.node.free_whole()
+    }
+    /// Free milli-GPU over healthy devices.
+    pub fn free_gpu_milli(&self) -> u64 {
+        self.node
+            .gpus
+            .iter()
+            .filter(|g| g.health == GpuHealth::Healthy)
+            .map(|g| u64::from(g.free))
+            .sum()
+    }
+    /// The tasks running on it.
+    pub fn tasks(&self) -> &'a [NodeTask] {
+        &self.node.tasks
+    }
+    /// Whether its GPU model is allowed by `d` (always true for CPU-only demands).
+    pub fn model_allowed(&self, d: &Demand) -> bool {
+        self.node.model_allowed(d)
+    }
+    /// How many tasks of `d` fit on it now (regardless of its state).
+    pub fn room_for(&self, d: &Demand) -> u32 {
+        self.node.room_for(d)
+    }
+    /// Whether one task of `d` fits on it now and it is schedulable.
+    pub fn fits(&self, d: &Demand) -> bool {
+        self.node.state == NodeState::Schedulable && self.node.room_for(d) >= 1
+    }
+}
+
+/// A read-only view of a waiting job, for queue policies.
+#[derive(Clone, Copy, Debug)]
+pub struct JobView<'a> {
+    /// The job.
+    pub id: JobId,
+    /// Its queue (tenant).
+    pub queue: &'a str,
+    /// Its priority.
+    pub priority: i32,
+    /// When it was submitted.
+    pub submitted: Time,
+    /// Its runtime estimate.
+    pub estimate: Option<Span>,
+    /// Its tasks' demands: (tasks in the group, demand of each).
+    pub groups: &'a [(u32, Demand)],
+}
+
+impl JobView<'_> {
+    /// GPU devices over all tasks.
+    pub fn gpus(&self) -> u64 {
+        self.groups.iter().map(|(n, d)| u64::from(*n) * u64::from(d.gpus)).sum()
+    }
+    /// Tasks over all groups.
+    pub fn tasks(&self) -> u64 {
+        self.groups.iter().map(|(n, _)| u64::from(*n)).sum()
+    }
+}
