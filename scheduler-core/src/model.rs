@@ -67,6 +67,21 @@ impl fmt::Display for GpuModel {
     }
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for GpuModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for GpuModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        GpuModel::new(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for GpuModel {
     type Err = GpuModelError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -12,10 +12,12 @@ use crate::time::Span;
 pub const WHOLE_GPU: u32 = 1000;
 
 /// A job's identity, chosen by the driver and unique among the jobs the scheduler knows.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct JobId(pub u64);
 
 /// A node's identity, assigned by the scheduler when the node is added; never reused.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodeId(pub u32);
 
@@ -32,6 +34,11 @@ impl fmt::Display for NodeId {
 }
 
 /// Whether new work may be placed on a node.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum NodeState {
     /// Accepts new tasks.
@@ -44,6 +51,11 @@ pub enum NodeState {
 }
 
 /// Health of one GPU device.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GpuHealth {
     /// Usable.
@@ -54,6 +66,7 @@ pub enum GpuHealth {
 }
 
 /// Where a node sits in the failure and network topology.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Location {
     /// Availability zone (or data hall); empty if unknown.
@@ -63,6 +76,7 @@ pub struct Location {
 }
 
 /// One GPU device of a node.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GpuSpec {
     /// The device's model.
@@ -70,17 +84,21 @@ pub struct GpuSpec {
     /// Device memory in MiB.
     pub memory_mib: u64,
     /// Health at the time of the description.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub health: GpuHealth,
 }
 
 /// A node as the driver describes it.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeSpec {
     /// A unique name (host name, serial number).
     pub name: String,
     /// Free-form labels; the core keeps them for policies and reports, and never iterates them to decide.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub labels: BTreeMap<String, String>,
     /// Zone and rack.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub location: Location,
     /// Allocatable CPU in milli-cores.
     pub cpu_milli: u64,
@@ -89,10 +107,12 @@ pub struct NodeSpec {
     /// The node's GPU devices, in device-index order. All devices of one node have the same model.
     pub gpus: Vec<GpuSpec>,
     /// Whether the node accepts new work.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub state: NodeState,
 }
 
 /// How a task group may grow and shrink. Recorded and validated now; elastic scaling uses it later.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Elastic {
     /// Fewest replicas the job can run with.
@@ -102,6 +122,7 @@ pub struct Elastic {
 }
 
 /// Where the tasks of a group must sit relative to each other.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Topology {
@@ -111,6 +132,7 @@ pub enum Topology {
 }
 
 /// What one task asks for.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TaskRequest {
     /// CPU in milli-cores.
@@ -133,6 +155,7 @@ impl TaskRequest {
 }
 
 /// A set of identical tasks of a job.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskGroup {
     /// A name for reports (`worker`, `ps`, …).
@@ -148,6 +171,7 @@ pub struct TaskGroup {
 }
 
 /// A job: a gang of task groups that start together or not at all.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobSpec {
     /// The job's identity.

@@ -6,10 +6,12 @@ use std::ops::{Add, Sub};
 /// A point in time, in milliseconds since an epoch chosen by the driver.
 ///
 /// The core never reads a clock: every `handle_*` call carries the current `Time`.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Time(pub u64);
 
 /// A length of time, in milliseconds.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Span(pub u64);
 
