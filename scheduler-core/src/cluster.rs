@@ -140,15 +140,15 @@ impl Node {
             return 0;
         }
         let mut room = u64::MAX;
-        if d.cpu_milli > 0 {
-            room = room.min(self.cpu_free / d.cpu_milli);
+        if let Some(r) = self.cpu_free.checked_div(d.cpu_milli) {
+            room = room.min(r);
         }
-        if d.memory_mib > 0 {
-            room = room.min(self.mem_free / d.memory_mib);
+        if let Some(r) = self.mem_free.checked_div(d.memory_mib) {
+            room = room.min(r);
         }
         if d.gpus > 0 {
             let slots: u64 = if d.gpu_milli >= WHOLE_GPU {
-                u64::from(self.free_whole() / d.gpus)
+                u64::from(self.free_whole().checked_div(d.gpus).unwrap_or(0))
             } else {
                 let m = d.gpu_milli.max(1);
                 self.gpus
