@@ -1,0 +1,321 @@
+//! Property tests of the core's invariants, over random clusters and random event sequences:
+//! nothing is ever over-allocated, gangs start whole, every job ends in exactly one terminal state,
+//! and the same inputs give the same decisions byte for byte.
+
+use std::collections::BTreeMap;
+
+use phalanx_core::builders::{JobBuilder, NodeBuilder};
+use phalanx_core::{
+    Config, Decision, GpuHealth, HeadOfLine, JobId, NodeId, NodeState, Placement, QueueOrder, Scheduler, Time,
+    WHOLE_GPU,
+};
+use proptest::prelude::*;
+
+const MODELS: [&str; 3] = ["nvidia/A100", "huawei/Ascend910B", "nvidia/T4"];
+
+#[derive(Clone, Debug)]
+struct NodeSpecGen {
+    gpus: usize,
+    model: usize,
+    cpu: u64,
+}
+
+#[derive(Clone, Debug)]
+struct GroupGen {
+    tasks: u32,
+    gpus: u32,
+    share: Option<u32>,
+    cpu: u64,
+    models: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Submit { groups: Vec<GroupGen>, priority: i32 },
+    FinishJob(usize),
+    FinishTask(usize, usize),
+    Cancel(usize),
+    NodeState(usize, u8),
+    GpuHealth(usize, u32, bool),
+    RemoveNode(usize),
+    AddNode(NodeSpecGen),
+    Advance(u64),
+}
+
+fn node_gen() -> impl Strategy<Value = NodeSpecGen> {
+    (prop_oneof![Just(0usize), 1usize..=8], 0..MODELS.len(), 1u64..=16).prop_map(|(gpus, model, cores)| NodeSpecGen {
+        gpus,
+        model,
+        cpu: cores * 4000,
+    })
+}
+
+fn group_gen() -> impl Strategy<Value = GroupGen> {
+    (
+        0u32..=4,
+        0u32..=4,
+        prop::option::weighted(0.3, 1u32..1000),
+        0u64..=16_000,
+        prop::collection::vec(0..MODELS.len(), 0..=2),
+    )
+        .prop_map(|(tasks, gpus, share, cpu, models)| GroupGen {
+            tasks,
+            gpus,
+            share,
+            cpu,
+            models,
+        })
+}
+
+fn op_gen() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (prop::collection::vec(group_gen(), 1..=2), -2i32..=2)
+            .prop_map(|(groups, priority)| Op::Submit { groups, priority }),
+        3 => any::<usize>().prop_map(Op::FinishJob),
+        1 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::FinishTask(a, b)),
+        1 => any::<usize>().prop_map(Op::Cancel),
+        1 => (any::<usize>(), 0u8..3).prop_map(|(n, s)| Op::NodeState(n, s)),
+        1 => (any::<usize>(), 0u32..8, any::<bool>()).prop_map(|(n, g, h)| Op::GpuHealth(n, g, h)),
+        1 => any::<usize>().prop_map(Op::RemoveNode),
+        1 => node_gen().prop_map(Op::AddNode),
+        1 => (1u64..100).prop_map(Op::Advance),
+    ]
+}
+
+fn config_gen() -> impl Strategy<Value = Config> {
+    (0u8..3, 0u8..3, any::<bool>()).prop_map(|(q, p, skip)| Config {
+        queue: [QueueOrder::Fifo, QueueOrder::Priority, QueueOrder::ShortestFirst][q as usize],
+        placement: [Placement::FirstFit, Placement::BestFit, Placement::WorstFit][p as usize],
+        head_of_line: if skip { HeadOfLine::SkipAhead } else { HeadOfLine::Block },
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    Pending,
+    Running,
+    Finished,
+    Cancelled,
+    Rejected,
+}
+
+/// Drives a scheduler through `ops`, checking invariants after every step; returns the decision log.
+fn drive(config: Config, nodes: &[NodeSpecGen], ops: &[Op]) -> Result<Vec<String>, TestCaseError> {
+    let mut s = Scheduler::new(config);
+    let mut now = Time::ZERO;
+    let mut node_ids: Vec<NodeId> = Vec::new();
+    let mut added = 0usize;
+    let add = |s: &mut Scheduler, n: &NodeSpecGen, added: &mut usize, ids: &mut Vec<NodeId>, now| {
+        let mut b = NodeBuilder::new(format!("n{added}")).cpu(n.cpu).mem(64 * 1024);
+        if n.gpus > 0 {
+            b = b.gpus(n.gpus, MODELS[n.model]);
+        }
+        *added += 1;
+        ids.push(s.handle_node_added(now, b.build()).unwrap());
+    };
+    for n in nodes {
+        add(&mut s, n, &mut added, &mut node_ids, now);
+    }
+    let mut fate: BTreeMap<JobId, Fate> = BTreeMap::new();
+    let mut tasks_of: BTreeMap<JobId, u64> = BTreeMap::new();
+    let mut log = Vec::new();
+    let mut next_id = 0u64;
+    for op in ops {
+        match op {
+            Op::Submit { groups, priority } => {
+                let mut b = JobBuilder::new(next_id).priority(*priority).estimate_secs(next_id % 7);
+                for (i, g) in groups.iter().enumerate() {
+                    if i > 0 {
+                        b = b.group("g");
+                    }
+                    b = b.tasks(g.tasks).cpu(g.cpu).mem(1024);
+                    b = match g.share {
+                        Some(m) => b.share(m),
+                        None => b.gpus(g.gpus),
+                    };
+                    let models: Vec<&str> = g.models.iter().map(|m| MODELS[*m]).collect();
+                    b = b.models(&models);
+                }
+                let spec = b.build();
+                tasks_of.insert(spec.id, spec.task_count());
+                s.handle_submit(now, spec).unwrap();
+                fate.insert(JobId(next_id), Fate::Pending);
+                next_id += 1;
+            }
+            Op::FinishJob(k) => {
+                let running: Vec<JobId> = fate
+                    .iter()
+                    .filter(|(_, f)| **f == Fate::Running)
+                    .map(|(j, _)| *j)
+                    .collect();
+                if !running.is_empty() {
+                    let j = running[k % running.len()];
+                    s.handle_job_finished(now, j).unwrap();
+                    fate.insert(j, Fate::Finished);
+                }
+            }
+            Op::FinishTask(k, t) => {
+                let running: Vec<JobId> = fate
+                    .iter()
+                    .filter(|(_, f)| **f == Fate::Running)
+                    .map(|(j, _)| *j)
+                    .collect();
+                if !running.is_empty() {
+                    let j = running[k % running.len()];
+                    let p = s.placements(j).unwrap().to_vec();
+                    let task = p[t % p.len()];
+                    // Finishing a task twice is an error; finishing the last one ends the job.
+                    if s.handle_task_finished(now, j, task.group, task.index).is_ok() && s.job_status(j).is_none() {
+                        fate.insert(j, Fate::Finished);
+                    }
+                }
+            }
+            Op::Cancel(k) => {
+                let live: Vec<JobId> = fate
+                    .iter()
+                    .filter(|(_, f)| matches!(f, Fate::Running | Fate::Pending))
+                    .map(|(j, _)| *j)
+                    .collect();
+                if !live.is_empty() {
+                    let j = live[k % live.len()];
+                    s.handle_cancel(now, j).unwrap();
+                    fate.insert(j, Fate::Cancelled);
+                }
+            }
+            Op::NodeState(k, st) => {
+                if !node_ids.is_empty() {
+                    let n = node_ids[k % node_ids.len()];
+                    let st = [NodeState::Schedulable, NodeState::Cordoned, NodeState::Down][*st as usize];
+                    s.handle_node_state(now, n, st).unwrap();
+                }
+            }
+            Op::GpuHealth(k, g, healthy) => {
+                if !node_ids.is_empty() {
+                    let n = node_ids[k % node_ids.len()];
+                    let h = if *healthy {
+                        GpuHealth::Healthy
+                    } else {
+                        GpuHealth::Unhealthy
+                    };
+                    let _ = s.handle_gpu_health(now, n, *g, h);
+                }
+            }
+            Op::RemoveNode(k) => {
+                if !node_ids.is_empty() {
+                    let n = node_ids.remove(k % node_ids.len());
+                    s.handle_node_removed(now, n).unwrap();
+                }
+            }
+            Op::AddNode(n) => add(&mut s, n, &mut added, &mut node_ids, now),
+            Op::Advance(secs) => now = now + phalanx_core::Span::from_secs(*secs),
+        }
+        while let Some(d) = s.poll_decision() {
+            log.push(d.to_string());
+            match &d {
+                Decision::Start { job, tasks } => {
+                    prop_assert_eq!(fate[job], Fate::Pending, "{} started while not pending", job);
+                    // Gangs start whole: one placement per task, each (group, index) once.
+                    prop_assert_eq!(tasks.len() as u64, tasks_of[job]);
+                    let mut seen: Vec<(u32, u32)> = tasks.iter().map(|t| (t.group, t.index)).collect();
+                    seen.sort();
+                    seen.dedup();
+                    prop_assert_eq!(seen.len(), tasks.len());
+                    fate.insert(*job, Fate::Running);
+                }
+                Decision::Reject { job, .. } => {
+                    prop_assert_eq!(fate[job], Fate::Pending, "{} rejected while not pending", job);
+                    fate.insert(*job, Fate::Rejected);
+                }
+                Decision::Stop { job, requeued, .. } => {
+                    if *requeued {
+                        prop_assert_eq!(fate[job], Fate::Running);
+                        fate.insert(*job, Fate::Pending);
+                    } else {
+                        prop_assert_eq!(fate[job], Fate::Cancelled);
+                    }
+                }
+            }
+        }
+        check_allocation(&s)?;
+        for (j, f) in &fate {
+            let status = s.job_status(*j);
+            match f {
+                Fate::Pending => prop_assert_eq!(status, Some(phalanx_core::JobStatus::Pending)),
+                Fate::Running => prop_assert_eq!(status, Some(phalanx_core::JobStatus::Running)),
+                _ => prop_assert_eq!(status, None, "{} ended but the scheduler still has it", j),
+            }
+        }
+    }
+    // Wind down: finish what runs, cancel what waits; then every job has exactly one terminal state.
+    for (j, f) in fate.iter_mut() {
+        match f {
+            Fate::Running => {
+                s.handle_job_finished(now, *j).unwrap();
+                *f = Fate::Finished;
+            }
+            Fate::Pending => {
+                s.handle_cancel(now, *j).unwrap();
+                *f = Fate::Cancelled;
+            }
+            _ => {}
+        }
+    }
+    while let Some(d) = s.poll_decision() {
+        prop_assert!(false, "decision after wind-down: {}", d);
+    }
+    let st = s.stats();
+    let count = |x| fate.values().filter(|f| **f == x).count() as u64;
+    prop_assert_eq!(st.submitted, fate.len() as u64);
+    prop_assert_eq!(st.finished, count(Fate::Finished));
+    prop_assert_eq!(st.cancelled, count(Fate::Cancelled));
+    prop_assert_eq!(st.rejected, count(Fate::Rejected));
+    prop_assert_eq!(st.finished + st.cancelled + st.rejected, st.submitted);
+    prop_assert_eq!(st.policy_errors, 0);
+    prop_assert_eq!(s.pending_len() + s.running_len(), 0);
+    // With everything ended, every node is whole again.
+    for n in s.view().nodes() {
+        prop_assert_eq!(n.cpu_free(), n.cpu_total());
+        prop_assert!(n.gpus().all(|g| g.free_milli == WHOLE_GPU));
+    }
+    Ok(log)
+}
+
+/// No node gives out more CPU, memory or GPU than it has, and free + held = capacity everywhere.
+fn check_allocation(s: &Scheduler) -> Result<(), TestCaseError> {
+    for n in s.view().nodes() {
+        let cpu: u64 = n.tasks().iter().map(|t| t.cpu_milli).sum();
+        let mem: u64 = n.tasks().iter().map(|t| t.memory_mib).sum();
+        prop_assert_eq!(cpu + n.cpu_free(), n.cpu_total(), "CPU accounting on {}", n.name());
+        prop_assert_eq!(
+            mem + n.memory_free(),
+            n.memory_total(),
+            "memory accounting on {}",
+            n.name()
+        );
+        for g in n.gpus() {
+            let held: u32 = n
+                .tasks()
+                .iter()
+                .filter(|t| t.gpus.contains(g.index))
+                .map(|t| t.gpu_milli)
+                .sum();
+            prop_assert_eq!(held + g.free_milli, WHOLE_GPU, "GPU {} of {}", g.index, n.name());
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_and_replay_is_deterministic(
+        config in config_gen(),
+        nodes in prop::collection::vec(node_gen(), 0..=5),
+        ops in prop::collection::vec(op_gen(), 0..60),
+    ) {
+        let first = drive(config, &nodes, &ops)?;
+        let second = drive(config, &nodes, &ops)?;
+        prop_assert_eq!(first, second);
+    }
+}
