@@ -1,1 +1,81 @@
-//! Shared fixtures for the benchmarks.
+//! Shared fixtures for Phalanx's benchmarks: large synthetic clusters at a chosen random occupancy.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use phalanx_core::builders::{JobBuilder, NodeBuilder};
+use phalanx_core::{
+    BestFit, Choice, ClusterView, Config, Decision, Demand, JobId, NodeId, PlacementPolicy, QueueOrder, Scheduler, Time,
+};
+use rand::{Rng, SeedableRng};
+
+/// Best fit, except that while `pin` holds a node every task goes there (used to lay out occupancy).
+pub struct Pinnable {
+    /// The node to force, if any.
+    pub pin: Rc<Cell<Option<NodeId>>>,
+}
+
+impl PlacementPolicy for Pinnable {
+    fn name(&self) -> &str {
+        "pinnable-bestfit"
+    }
+    fn choose(&mut self, view: &ClusterView<'_>, demand: &Demand, tasks: u32) -> Option<Choice> {
+        match self.pin.get() {
+            Some(node) => view
+                .node(node)
+                .filter(|n| n.room_for(demand) >= tasks)
+                .map(|n| Choice::node(n.id())),
+            None => BestFit.choose(view, demand, tasks),
+        }
+    }
+}
+
+/// A scheduler over `nodes` nodes of 8 GPUs (`nvidia/V100`), 96 cores and 768 GiB each, where every GPU
+/// is busy with probability `occupancy` (seeded), with best-fit placement.
+pub fn cluster(nodes: usize, occupancy: f64, seed: u64) -> Scheduler {
+    let pin = Rc::new(Cell::new(None));
+    let mut s = Scheduler::with_policies(
+        Config::default(),
+        QueueOrder::Fifo.build(),
+        Box::new(Pinnable { pin: pin.clone() }),
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut job = 1u64 << 40;
+    for i in 0..nodes {
+        let spec = NodeBuilder::new(format!("node-{i:06}"))
+            .cpu(96_000)
+            .mem(768 * 1024)
+            .gpus(8, "nvidia/V100")
+            .build();
+        let id = s.handle_node_added(Time::ZERO, spec).expect("unique names");
+        let busy = (0..8).filter(|_| rng.gen_bool(occupancy)).count() as u32;
+        if busy > 0 {
+            pin.set(Some(id));
+            s.handle_submit(
+                Time::ZERO,
+                JobBuilder::new(job).gpus(busy).cpu(4000).mem(16_384).build(),
+            )
+            .expect("unique ids");
+            job += 1;
+            while let Some(d) = s.poll_decision() {
+                assert!(matches!(d, Decision::Start { .. }), "fixture job did not start: {d}");
+            }
+        }
+    }
+    pin.set(None);
+    s
+}
+
+/// One scheduling decision for a fresh job: submit it, poll the decision, then end the job so the cluster
+/// returns to the same occupancy. Returns whether it started.
+pub fn cycle(s: &mut Scheduler, id: u64, job: JobBuilder) -> bool {
+    s.handle_submit(Time::ZERO, job.build()).expect("unique ids");
+    let started = matches!(s.poll_decision(), Some(Decision::Start { .. }));
+    if started {
+        s.handle_job_finished(Time::ZERO, JobId(id)).expect("running");
+    } else if s.job_status(JobId(id)).is_some() {
+        s.handle_cancel(Time::ZERO, JobId(id)).expect("pending");
+    }
+    while s.poll_decision().is_some() {}
+    started
+}

@@ -33,7 +33,10 @@ mod view;
 pub use cluster::{Demand, FitKey, NodeError, NodeTask};
 pub use decision::{Decision, DeviceSet, RejectReason, Resource, StopReason, TaskPlacement, MAX_GPUS_PER_NODE};
 pub use model::{GpuModel, GpuModelError, GpuModels, ModelId, ModelSet, TooManyModels, MAX_GPU_MODELS};
-pub use policy::{Choice, OrderKey, Placement, PlacementPolicy, QueueOrder, QueuePolicy};
+pub use policy::{
+    most_room, BestFit, Choice, Fifo, FirstFit, OrderKey, Placement, PlacementPolicy, Priority, QueueOrder,
+    QueuePolicy, ShortestFirst, WorstFit,
+};
 pub use scheduler::{Config, HeadOfLine, JobError, JobInfo, JobStatus, Scheduler, Stats};
 pub use spec::{
     Elastic, GpuHealth, GpuSpec, JobId, JobSpec, Location, NodeId, NodeSpec, NodeState, TaskGroup, TaskRequest,

@@ -242,29 +242,67 @@ impl PlacementPolicy for FirstFit {
 
 /// The schedulable node with the most room for tasks of `demand` (and that room), found from the top of
 /// the indexes: used to fill a gang that no single node holds onto as few nodes as possible.
+///
+/// Nodes are visited from the top of the index (most free first), one group of equal index keys at a
+/// time, lowest id first within a group; the walk stops as soon as no later node can hold more tasks than
+/// the best so far (its free resources bound its room). Ties go to the node found first, so to the
+/// highest index key and then the lowest id. Usually only the first node is looked at.
 pub fn most_room(view: &ClusterView<'_>, demand: &Demand) -> Option<(NodeId, u32)> {
-    const PROBE: usize = 8;
+    use std::ops::Bound::{Excluded, Included, Unbounded};
     let mut best: Option<(u32, NodeId)> = None;
-    let mut consider = |n: NodeView<'_>| {
+    let consider = |n: &NodeView<'_>, best: &mut Option<(u32, NodeId)>| {
         let room = n.room_for(demand);
-        if room > 0 && best.is_none_or(|(r, id)| room > r || (room == r && n.id() < id)) {
-            best = Some((room, n.id()));
+        if room > 0 && best.is_none_or(|(r, _)| room > r) {
+            *best = Some((room, n.id()));
         }
     };
     if demand.gpus == 0 {
-        view.nodes_by_free_cpu(demand.cpu_milli)
-            .rev()
-            .filter(|n| n.room_for(demand) > 0)
-            .take(PROBE)
-            .for_each(&mut consider);
+        // CPU-only: nodes by free CPU; a node's free CPU bounds its room.
+        let mut upper = Unbounded;
+        while let Some(top) = view
+            .nodes_by_free_cpu_in((Included(demand.cpu_milli), upper))
+            .next_back()
+        {
+            let cpu = top.cpu_free();
+            let bound = cpu.checked_div(demand.cpu_milli).unwrap_or(u64::MAX);
+            if best.is_some_and(|(r, _)| bound <= u64::from(r)) {
+                break;
+            }
+            for n in view.nodes_by_free_cpu_in((Included(cpu), Included(cpu))) {
+                consider(&n, &mut best);
+            }
+            upper = Excluded(cpu);
+        }
     } else {
         let floor = fit_floor(demand, 1);
         for m in view.model_ids(demand.models) {
-            view.gpu_nodes_by_fit(m, floor..)
-                .rev()
-                .filter(|n| n.room_for(demand) > 0)
-                .take(PROBE)
-                .for_each(&mut consider);
+            let mut upper = Unbounded;
+            while let Some(top) = view.gpu_nodes_by_fit(m, (Included(floor), upper)).next_back() {
+                let group = FitKey {
+                    free_whole: top.free_whole_gpus(),
+                    max_partial: max_partial(&top),
+                    node: NodeId(0),
+                };
+                let bound = if demand.is_whole_gpu() {
+                    group.free_whole.checked_div(demand.gpus).unwrap_or(0)
+                } else {
+                    top.gpu_count() * (WHOLE_GPU / demand.gpu_milli.max(1))
+                };
+                if best.is_some_and(|(r, _)| bound <= r) {
+                    break;
+                }
+                let last = FitKey {
+                    node: NodeId(u32::MAX),
+                    ..group
+                };
+                for n in view.gpu_nodes_by_fit(m, group..=last) {
+                    consider(&n, &mut best);
+                    if best.is_some_and(|(r, _)| r >= bound) {
+                        break;
+                    }
+                }
+                upper = Excluded(group);
+            }
         }
     }
     best.map(|(room, id)| (id, room))

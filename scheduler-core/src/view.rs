@@ -87,6 +87,28 @@ impl<'a> ClusterView<'a> {
             })
     }
 
+    /// Schedulable nodes whose free milli-CPU lies in `range`, by (free CPU, id).
+    pub fn nodes_by_free_cpu_in(
+        &self,
+        range: (std::ops::Bound<u64>, std::ops::Bound<u64>),
+    ) -> impl DoubleEndedIterator<Item = NodeView<'a>> + 'a {
+        use std::ops::Bound;
+        let lo = match range.0 {
+            Bound::Included(c) => Bound::Included((c, NodeId(0))),
+            Bound::Excluded(c) => Bound::Excluded((c, NodeId(u32::MAX))),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let hi = match range.1 {
+            Bound::Included(c) => Bound::Included((c, NodeId(u32::MAX))),
+            Bound::Excluded(c) => Bound::Excluded((c, NodeId(0))),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let cluster = self.cluster;
+        cluster.cpu_index().range((lo, hi)).map(move |(_, id)| NodeView {
+            node: cluster.node(*id).expect("indexed nodes are present"),
+        })
+    }
+
     /// Schedulable nodes in id order.
     pub fn schedulable_nodes(&self) -> impl Iterator<Item = NodeView<'a>> + 'a {
         self.nodes().filter(|n| n.state() == NodeState::Schedulable)
