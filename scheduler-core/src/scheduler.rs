@@ -1,22 +1,4 @@
-//! The scheduler: a sans-IO state machine. Inputs are `handle_*` calls carrying `now`; outputs are
-//! [`Decision`]s drained with [`Scheduler::poll_decision`].
-//!
-//! # Driving it
-//!
-//! A driver (simulator, live controller, test) repeats: feed every event it has with `handle_*`, then call
-//! `poll_decision` until it returns `None`, carrying out each decision (start the tasks, kill them, tell
-//! the user about a rejection). Decisions are computed lazily in `poll_decision`, so a burst of events is
-//! answered by one scheduling pass.
-//!
-//! # Guarantees
-//!
-//! - Determinism: the same sequence of calls gives the same decisions, byte for byte. Nothing iterates a
-//!   hash map; ties are broken by submission order and node id.
-//! - Nothing is lost: every accepted job ends in exactly one of finished ([`Scheduler::handle_job_finished`]
-//!   or its last task finishing), cancelled ([`Scheduler::handle_cancel`]) or rejected
-//!   ([`Decision::Reject`]). Jobs on a lost node or GPU are stopped and requeued, not dropped.
-//! - Gangs: a job's tasks start together in one [`Decision::Start`] or not at all.
-//! - Nothing is over-allocated: no node's CPU, memory or GPU device is ever given out beyond its capacity.
+//! The scheduler state machine.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -119,7 +101,25 @@ struct Job {
     state: State,
 }
 
-/// The scheduling core. See the [module docs](self) for how to drive it.
+/// The scheduler: a sans-IO state machine. Inputs are `handle_*` calls carrying `now`; outputs are
+/// [`Decision`]s drained with [`Scheduler::poll_decision`].
+///
+/// # Driving it
+///
+/// A driver (simulator, live controller, test) repeats: feed every event it has with `handle_*`, then call
+/// `poll_decision` until it returns `None`, carrying out each decision (start the tasks, kill them, tell
+/// the user about a rejection). Decisions are computed lazily in `poll_decision`, so a burst of events is
+/// answered by one scheduling pass.
+///
+/// # Guarantees
+///
+/// - Determinism: the same sequence of calls gives the same decisions, byte for byte. Nothing iterates a
+///   hash map; ties are broken by submission order and node id.
+/// - Nothing is lost: every accepted job ends in exactly one of finished ([`Scheduler::handle_job_finished`]
+///   or its last task finishing), cancelled ([`Scheduler::handle_cancel`]) or rejected
+///   ([`Decision::Reject`]). Jobs on a lost node or GPU are stopped and requeued, not dropped.
+/// - Gangs: a job's tasks start together in one [`Decision::Start`] or not at all.
+/// - Nothing is over-allocated: no node's CPU, memory or GPU device is ever given out beyond its capacity.
 pub struct Scheduler {
     config: Config,
     queue_policy: Box<dyn QueuePolicy>,
