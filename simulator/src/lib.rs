@@ -7,3 +7,4 @@
 pub mod csv;
 pub mod openb;
 pub mod place;
+pub mod workload;
