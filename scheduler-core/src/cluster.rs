@@ -10,7 +10,7 @@ use crate::model::{GpuModels, ModelId, ModelSet, TooManyModels};
 use crate::spec::{GpuHealth, JobId, Location, NodeId, NodeSpec, NodeState, WHOLE_GPU};
 
 /// A task's demand with its allowed GPU models interned: what placement works with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Demand {
     /// Milli-CPU.
     pub cpu_milli: u64,
@@ -93,6 +93,8 @@ pub(crate) struct Node {
 struct IndexKey {
     fit: FitKey,
     cpu: u64,
+    /// Healthy GPU devices (free or not).
+    usable: u64,
 }
 
 /// The order of GPU nodes in the fit index: free whole devices, then the largest partially free device,
@@ -262,6 +264,8 @@ pub(crate) struct Cluster {
     cpu_total: u64,
     mem_total: u64,
     present: usize,
+    /// Healthy GPU devices of schedulable nodes.
+    usable_gpus: u64,
 }
 
 impl Cluster {
@@ -282,6 +286,11 @@ impl Cluster {
 
     pub fn present(&self) -> usize {
         self.present
+    }
+
+    /// Healthy GPU devices of schedulable nodes, busy or not.
+    pub fn usable_gpus(&self) -> u64 {
+        self.usable_gpus
     }
 
     pub fn id_by_name(&self, name: &str) -> Option<NodeId> {
@@ -449,6 +458,7 @@ impl Cluster {
         let new = (node.state == NodeState::Schedulable).then(|| IndexKey {
             fit: node.fit_key(),
             cpu: node.cpu_free,
+            usable: node.gpus.iter().filter(|g| g.usable()).count() as u64,
         });
         if new == node.indexed {
             return;
@@ -456,6 +466,7 @@ impl Cluster {
         let old = std::mem::replace(&mut node.indexed, new);
         let model = node.model;
         if let Some(old) = old {
+            self.usable_gpus -= old.usable;
             self.cpu_index.remove(&(old.cpu, id));
             if let Some(m) = model {
                 let pool = &mut self.pools[m.0 as usize];
@@ -465,6 +476,7 @@ impl Cluster {
             }
         }
         if let Some(new) = new {
+            self.usable_gpus += new.usable;
             self.cpu_index.insert((new.cpu, id));
             if let Some(m) = model {
                 if self.pools.len() <= m.0 as usize {

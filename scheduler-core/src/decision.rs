@@ -178,6 +178,8 @@ pub enum StopReason {
     NodeLost(NodeId),
     /// A GPU it used became unhealthy; the job is requeued.
     GpuFailed(NodeId, u32),
+    /// A preemptive queue order gave its GPUs to jobs ahead of it; the job is requeued.
+    Preempted,
 }
 
 /// One decision for the driver to carry out.
@@ -254,6 +256,7 @@ impl fmt::Display for Decision {
                     StopReason::Cancelled => f.write_str("cancelled")?,
                     StopReason::NodeLost(n) => write!(f, "node {n} lost")?,
                     StopReason::GpuFailed(n, g) => write!(f, "GPU {g} of {n} failed")?,
+                    StopReason::Preempted => f.write_str("preempted")?,
                 }
                 if *requeued {
                     f.write_str(", requeued")?;

@@ -34,10 +34,10 @@ pub use cluster::{Demand, FitKey, NodeError, NodeTask};
 pub use decision::{Decision, DeviceSet, RejectReason, Resource, StopReason, TaskPlacement, MAX_GPUS_PER_NODE};
 pub use model::{GpuModel, GpuModelError, GpuModels, ModelId, ModelSet, TooManyModels, MAX_GPU_MODELS};
 pub use policy::{
-    most_room, BestFit, Choice, Fifo, FirstFit, OrderKey, Placement, PlacementPolicy, Priority, QueueOrder,
-    QueuePolicy, ShortestFirst, WorstFit,
+    most_room, BestFit, Choice, Consolidate, Fifo, FirstFit, OrderKey, Placement, PlacementPolicy, Plan, Priority,
+    QueueOrder, QueuePolicy, ShortestFirst, ShortestRemaining, WorstFit,
 };
-pub use scheduler::{Config, HeadOfLine, JobError, JobInfo, JobStatus, Scheduler, Stats};
+pub use scheduler::{CheckpointCost, Config, HeadOfLine, JobError, JobInfo, JobStatus, Scheduler, Stats};
 pub use spec::{
     Elastic, GpuHealth, GpuSpec, JobId, JobSpec, Location, NodeId, NodeSpec, NodeState, TaskGroup, TaskRequest,
     Topology, WHOLE_GPU,

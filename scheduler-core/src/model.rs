@@ -94,7 +94,7 @@ impl std::str::FromStr for GpuModel {
 pub struct ModelId(pub u8);
 
 /// A set of allowed GPU models ("A or B"); [`ModelSet::ANY`] allows every model, present or future.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ModelSet(u128);
 
 impl ModelSet {

@@ -19,8 +19,13 @@ pub struct OrderKey(pub i64, pub i64);
 pub trait QueuePolicy {
     /// A short name for logs.
     fn name(&self) -> &str;
-    /// The job's key, computed when the job is submitted or requeued.
+    /// The job's key. A non-preemptive policy's key is computed once, at submission; a preemptive
+    /// policy's keys are recomputed for every pending and running job at each scheduling pass.
     fn key(&self, job: &JobView<'_>) -> OrderKey;
+    /// Whether running jobs compete with waiting ones (see [`crate::Scheduler`]'s preemptive pass).
+    fn preemptive(&self) -> bool {
+        false
+    }
 }
 
 fn clamp_i64(v: u64) -> i64 {
@@ -67,6 +72,36 @@ impl QueuePolicy for ShortestFirst {
     }
 }
 
+/// Shortest remaining time first, preemptive: jobs are ordered by their estimated remaining running time
+/// ([`JobView::remaining`]; jobs without an estimate last), FIFO among equals, and a running job whose GPUs
+/// are needed by jobs ahead of it is stopped and requeued.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShortestRemaining;
+
+impl QueuePolicy for ShortestRemaining {
+    fn name(&self) -> &str {
+        "srtf"
+    }
+    fn key(&self, job: &JobView<'_>) -> OrderKey {
+        let rem = job.remaining().map_or(i64::MAX, |r| clamp_i64(r.as_millis()));
+        OrderKey(rem, 0)
+    }
+    fn preemptive(&self) -> bool {
+        true
+    }
+}
+
+/// A policy's whole-job answer, for policies that place a job at once rather than task by task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Let the scheduler place each task group through [`PlacementPolicy::choose`].
+    PerGroup,
+    /// The job does not fit now.
+    NoRoom,
+    /// One node per task, in group and task order; each must have room for its task.
+    Nodes(Vec<NodeId>),
+}
+
 /// A policy's pick: a node, and for a shared-GPU task optionally the device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Choice {
@@ -89,6 +124,11 @@ pub trait PlacementPolicy {
     fn name(&self) -> &str;
     /// A schedulable node with room for `tasks` tasks of `demand` at once, or `None` if the policy finds none.
     fn choose(&mut self, view: &ClusterView<'_>, demand: &Demand, tasks: u32) -> Option<Choice>;
+    /// Places a whole job at once. The default, [`Plan::PerGroup`], lets the scheduler place it group
+    /// by group through [`choose`](Self::choose).
+    fn plan(&mut self, _view: &ClusterView<'_>, _job: &JobView<'_>) -> Plan {
+        Plan::PerGroup
+    }
 }
 
 /// The lowest fit key among schedulable GPU nodes of the allowed models at or above `from`
@@ -308,6 +348,60 @@ pub fn most_room(view: &ClusterView<'_>, demand: &Demand) -> Option<(NodeId, u32
     best.map(|(room, id)| (id, room))
 }
 
+/// Consolidate (the Helios placement): a job of one task goes to one node by [`BestFit`]; a job of several
+/// tasks gets whole nodes: its tasks that take all of a node's GPUs each go to a fully free node, the lowest
+/// ids first, and a last, smaller task goes to the node with the most free GPUs after those (lowest id on
+/// ties). No other shape is split across nodes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Consolidate;
+
+impl PlacementPolicy for Consolidate {
+    fn name(&self) -> &str {
+        "consolidate"
+    }
+    fn choose(&mut self, view: &ClusterView<'_>, demand: &Demand, tasks: u32) -> Option<Choice> {
+        BestFit.choose(view, demand, tasks)
+    }
+    fn plan(&mut self, view: &ClusterView<'_>, job: &JobView<'_>) -> Plan {
+        let tasks: Vec<&Demand> = job
+            .groups
+            .iter()
+            .flat_map(|(n, d)| std::iter::repeat_n(d, *n as usize))
+            .collect();
+        if tasks.len() <= 1 {
+            return Plan::PerGroup;
+        }
+        let models = tasks.iter().fold(crate::ModelSet::EMPTY, |acc, d| {
+            crate::ModelSet::from_bits(acc.bits() | d.models.bits())
+        });
+        // The `tasks.len()` freest nodes, by free whole GPUs descending, then id.
+        let mut cands: Vec<NodeView<'_>> = Vec::new();
+        for m in view.model_ids(models) {
+            cands.extend(view.gpu_nodes_by_fit(m, ..).rev().take(tasks.len()));
+        }
+        cands.sort_by_key(|n| (std::cmp::Reverse(n.free_whole_gpus()), n.id()));
+        cands.dedup_by_key(|n| n.id());
+        cands.sort_by_key(|n| (std::cmp::Reverse(n.free_whole_gpus()), n.id()));
+        let mut nodes = Vec::with_capacity(tasks.len());
+        for (i, d) in tasks.iter().enumerate() {
+            let Some(n) = cands.get(i) else {
+                return Plan::NoRoom;
+            };
+            let whole_node = d.gpus == n.gpu_count();
+            let ok = if whole_node {
+                n.free_whole_gpus() == n.gpu_count() && n.room_for(d) >= 1
+            } else {
+                i == tasks.len() - 1 && n.room_for(d) >= 1
+            };
+            if !ok {
+                return Plan::NoRoom;
+            }
+            nodes.push(n.id());
+        }
+        Plan::Nodes(nodes)
+    }
+}
+
 /// The built-in queue orders, for configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum QueueOrder {
@@ -318,6 +412,8 @@ pub enum QueueOrder {
     Priority,
     /// [`ShortestFirst`].
     ShortestFirst,
+    /// [`ShortestRemaining`] (preemptive).
+    ShortestRemaining,
 }
 
 impl QueueOrder {
@@ -327,6 +423,7 @@ impl QueueOrder {
             QueueOrder::Fifo => Box::new(Fifo),
             QueueOrder::Priority => Box::new(Priority),
             QueueOrder::ShortestFirst => Box::new(ShortestFirst),
+            QueueOrder::ShortestRemaining => Box::new(ShortestRemaining),
         }
     }
 }
@@ -341,6 +438,8 @@ pub enum Placement {
     BestFit,
     /// [`WorstFit`].
     WorstFit,
+    /// [`Consolidate`].
+    Consolidate,
 }
 
 impl Placement {
@@ -350,6 +449,7 @@ impl Placement {
             Placement::FirstFit => Box::new(FirstFit),
             Placement::BestFit => Box::new(BestFit),
             Placement::WorstFit => Box::new(WorstFit),
+            Placement::Consolidate => Box::new(Consolidate),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::cluster::{Cluster, Demand, NodeError, NodeTask};
 use crate::decision::{Decision, RejectReason, StopReason, TaskPlacement};
 use crate::model::{GpuModel, ModelSet};
-use crate::policy::{most_room, OrderKey, Placement, PlacementPolicy, QueueOrder, QueuePolicy};
+use crate::policy::{most_room, OrderKey, Placement, PlacementPolicy, Plan, QueueOrder, QueuePolicy};
 use crate::spec::{GpuHealth, JobId, JobSpec, NodeId, NodeSpec, NodeState, WHOLE_GPU};
 use crate::time::{Span, Time};
 use crate::view::{ClusterView, JobView};
@@ -20,6 +20,43 @@ pub enum HeadOfLine {
     SkipAhead,
 }
 
+/// Extra work a job must redo after being stopped and requeued (checkpoint and restart), by its size.
+///
+/// A job of 1 GPU pays `single_gpu`; of up to `node_gpus` GPUs, `single_node`; larger, `multi_node`.
+/// CPU-only jobs pay `single_gpu`. All zero by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointCost {
+    /// Overhead of a 1-GPU (or CPU-only) job.
+    pub single_gpu: Span,
+    /// Overhead of a job of 2 to `node_gpus` GPUs.
+    pub single_node: Span,
+    /// Overhead of a larger job.
+    pub multi_node: Span,
+    /// GPUs of one node, the boundary between `single_node` and `multi_node`.
+    pub node_gpus: u32,
+}
+
+impl CheckpointCost {
+    /// The Helios simulator's costs: 7 s for 1 GPU, 30 s up to 8 GPUs, 60 s beyond.
+    pub const HELIOS: CheckpointCost = CheckpointCost {
+        single_gpu: Span::from_secs(7),
+        single_node: Span::from_secs(30),
+        multi_node: Span::from_secs(60),
+        node_gpus: 8,
+    };
+
+    /// The overhead of a job of `gpus` GPUs.
+    pub fn cost(&self, gpus: u64) -> Span {
+        if gpus <= 1 {
+            self.single_gpu
+        } else if gpus <= u64::from(self.node_gpus) {
+            self.single_node
+        } else {
+            self.multi_node
+        }
+    }
+}
+
 /// The scheduler's configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Config {
@@ -27,8 +64,10 @@ pub struct Config {
     pub queue: QueueOrder,
     /// Built-in placement policy (ignored by [`Scheduler::with_policies`]).
     pub placement: Placement,
-    /// Head-of-line behaviour.
+    /// Head-of-line behaviour (non-preemptive queue orders).
     pub head_of_line: HeadOfLine,
+    /// Overhead charged to a job's remaining time when it is stopped and requeued.
+    pub checkpoint: CheckpointCost,
 }
 
 /// Counters of what has happened to jobs.
@@ -95,10 +134,17 @@ struct Job {
     priority: i32,
     submitted: Time,
     estimate: Option<Span>,
-    groups: Box<[(u32, Demand)]>,
+    /// Index into the scheduler's interned task-group lists.
+    shape: u32,
     /// Position in the pending set: (key, submission sequence).
     slot: (OrderKey, u64),
     state: State,
+    /// Running time over previous runs.
+    service: Span,
+    /// Checkpoint overhead accumulated by stops.
+    overhead: Span,
+    /// When the current run started (meaningful while running).
+    started: Time,
 }
 
 /// The scheduler: a sans-IO state machine. Inputs are `handle_*` calls carrying `now`; outputs are
@@ -120,6 +166,17 @@ struct Job {
 ///   ([`Decision::Reject`]). Jobs on a lost node or GPU are stopped and requeued, not dropped.
 /// - Gangs: a job's tasks start together in one [`Decision::Start`] or not at all.
 /// - Nothing is over-allocated: no node's CPU, memory or GPU device is ever given out beyond its capacity.
+///
+/// # Preemptive queue orders
+///
+/// With a preemptive [`QueuePolicy`] (e.g. [`crate::ShortestRemaining`]) each pass orders every pending
+/// *and* running job by its current key (pending before running on equal keys, then submission order),
+/// and walks that order with a quota of the cluster's usable GPUs: a job whose GPUs fit in what is left
+/// of the quota is admitted (a waiting one is started if placement finds room; otherwise it waits, its
+/// quota still taken), and a running job that does not fit is stopped ([`StopReason::Preempted`]) and
+/// requeued with [`Config::checkpoint`] added to its remaining time. Passes run on events only: between
+/// events running jobs' remaining times shrink, which can only move them ahead of waiting jobs, and that
+/// changes no admission.
 pub struct Scheduler {
     config: Config,
     queue_policy: Box<dyn QueuePolicy>,
@@ -137,6 +194,11 @@ pub struct Scheduler {
     next_seq: u64,
     stats: Stats,
     scratch: Vec<TaskPlacement>,
+    /// Interned task-group lists of jobs, shared by identical jobs.
+    shapes: Vec<Box<[(u32, Demand)]>>,
+    shape_ids: BTreeMap<Box<[(u32, Demand)]>, u32>,
+    /// The latest `now` seen.
+    now: Time,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -178,6 +240,9 @@ impl Scheduler {
             next_seq: 0,
             stats: Stats::default(),
             scratch: Vec::new(),
+            shapes: Vec::new(),
+            shape_ids: BTreeMap::new(),
+            now: Time::ZERO,
         }
     }
 
@@ -230,14 +295,16 @@ impl Scheduler {
     // ----- inputs: nodes -------------------------------------------------------------------------
 
     /// A node joins the cluster.
-    pub fn handle_node_added(&mut self, _now: Time, spec: NodeSpec) -> Result<NodeId, NodeError> {
+    pub fn handle_node_added(&mut self, now: Time, spec: NodeSpec) -> Result<NodeId, NodeError> {
+        self.tick(now);
         let id = self.cluster.add_node(spec)?;
         self.full_pass = true;
         Ok(id)
     }
 
     /// A node becomes schedulable, cordoned or down. Going down stops and requeues its jobs.
-    pub fn handle_node_state(&mut self, _now: Time, node: NodeId, state: NodeState) -> Result<(), NodeError> {
+    pub fn handle_node_state(&mut self, now: Time, node: NodeId, state: NodeState) -> Result<(), NodeError> {
+        self.tick(now);
         let old = self.cluster.set_state(node, state)?;
         if state == NodeState::Down && old != NodeState::Down {
             self.evict(node, None, StopReason::NodeLost(node));
@@ -251,16 +318,18 @@ impl Scheduler {
     /// A node's labels change.
     pub fn handle_node_labels(
         &mut self,
-        _now: Time,
+        now: Time,
         node: NodeId,
         labels: BTreeMap<String, String>,
     ) -> Result<(), NodeError> {
+        self.tick(now);
         self.cluster.set_labels(node, labels)
     }
 
     /// A node leaves the cluster: its jobs are stopped and requeued, and waiting jobs that can no longer
     /// ever run are rejected.
-    pub fn handle_node_removed(&mut self, _now: Time, node: NodeId) -> Result<(), NodeError> {
+    pub fn handle_node_removed(&mut self, now: Time, node: NodeId) -> Result<(), NodeError> {
+        self.tick(now);
         if self.cluster.node(node).is_none() {
             return Err(NodeError::UnknownNode(node));
         }
@@ -271,13 +340,8 @@ impl Scheduler {
     }
 
     /// A GPU's health changes. A failed GPU's jobs are stopped and requeued.
-    pub fn handle_gpu_health(
-        &mut self,
-        _now: Time,
-        node: NodeId,
-        gpu: u32,
-        health: GpuHealth,
-    ) -> Result<(), NodeError> {
+    pub fn handle_gpu_health(&mut self, now: Time, node: NodeId, gpu: u32, health: GpuHealth) -> Result<(), NodeError> {
+        self.tick(now);
         let old = self.cluster.set_gpu_health(node, gpu, health)?;
         match health {
             GpuHealth::Unhealthy if old != health => self.evict(node, Some(gpu), StopReason::GpuFailed(node, gpu)),
@@ -292,6 +356,7 @@ impl Scheduler {
     /// A job is submitted. A job that can never run on this cluster is answered by a
     /// [`Decision::Reject`]; `Err` only for a duplicate id.
     pub fn handle_submit(&mut self, now: Time, spec: JobSpec) -> Result<(), JobError> {
+        self.tick(now);
         if self.jobs.contains_key(&spec.id) {
             return Err(JobError::Duplicate(spec.id));
         }
@@ -312,7 +377,11 @@ impl Scheduler {
             submitted: now,
             estimate: spec.estimate,
             groups: &groups,
+            running: false,
+            service: Span::default(),
+            overhead: Span::default(),
         });
+        let shape = self.intern_shape(groups);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.pending.insert((key, seq, spec.id));
@@ -324,16 +393,20 @@ impl Scheduler {
                 priority: spec.priority,
                 submitted: now,
                 estimate: spec.estimate,
-                groups: groups.into_boxed_slice(),
+                shape,
                 slot: (key, seq),
                 state: State::Pending,
+                service: Span::default(),
+                overhead: Span::default(),
+                started: now,
             },
         );
         Ok(())
     }
 
     /// A job is cancelled: a waiting job ends at once; a running one gets a [`Decision::Stop`].
-    pub fn handle_cancel(&mut self, _now: Time, job: JobId) -> Result<(), JobError> {
+    pub fn handle_cancel(&mut self, now: Time, job: JobId) -> Result<(), JobError> {
+        self.tick(now);
         let j = self.jobs.remove(&job).ok_or(JobError::Unknown(job))?;
         match j.state {
             State::Pending => {
@@ -353,7 +426,8 @@ impl Scheduler {
     }
 
     /// One task of a running job exits; when its last task exits the job has finished.
-    pub fn handle_task_finished(&mut self, _now: Time, job: JobId, group: u32, index: u32) -> Result<(), JobError> {
+    pub fn handle_task_finished(&mut self, now: Time, job: JobId, group: u32, index: u32) -> Result<(), JobError> {
+        self.tick(now);
         let j = self.jobs.get_mut(&job).ok_or(JobError::Unknown(job))?;
         let State::Running { tasks, live } = &mut j.state else {
             return Err(JobError::NotRunning(job));
@@ -377,7 +451,8 @@ impl Scheduler {
     }
 
     /// A running job has finished (all its remaining tasks exit).
-    pub fn handle_job_finished(&mut self, _now: Time, job: JobId) -> Result<(), JobError> {
+    pub fn handle_job_finished(&mut self, now: Time, job: JobId) -> Result<(), JobError> {
+        self.tick(now);
         match self.jobs.get(&job) {
             None => return Err(JobError::Unknown(job)),
             Some(Job {
@@ -405,6 +480,25 @@ impl Scheduler {
     }
 
     // ----- internals -----------------------------------------------------------------------------
+
+    fn tick(&mut self, now: Time) {
+        self.now = self.now.max(now);
+    }
+
+    fn intern_shape(&mut self, groups: Vec<(u32, Demand)>) -> u32 {
+        let groups = groups.into_boxed_slice();
+        if let Some(&id) = self.shape_ids.get(&groups) {
+            return id;
+        }
+        let id = self.shapes.len() as u32;
+        self.shapes.push(groups.clone());
+        self.shape_ids.insert(groups, id);
+        id
+    }
+
+    fn view_of<'a>(&'a self, id: JobId, j: &'a Job) -> JobView<'a> {
+        job_view(&self.queues, &self.shapes, self.now, id, j)
+    }
 
     fn queue_id(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.queue_ids.get(name) {
@@ -477,14 +571,14 @@ impl Scheduler {
     fn revalidate_pending(&mut self) {
         let mut doomed = Vec::new();
         for (_, _, id) in &self.pending {
-            let j = &self.jobs[id];
-            let check = j.groups.iter().enumerate().try_for_each(|(gi, (count, d))| {
+            let groups = &self.shapes[self.jobs[id].shape as usize];
+            let check = groups.iter().enumerate().try_for_each(|(gi, (count, d))| {
                 if *count == 0 {
                     return Ok(());
                 }
                 self.cluster.check_task(gi as u32, d, || self.model_names(d.models))
             });
-            if let Err(reason) = check.and_then(|()| self.cluster.check_gang(&j.groups)) {
+            if let Err(reason) = check.and_then(|()| self.cluster.check_gang(groups)) {
                 doomed.push((*id, reason));
             }
         }
@@ -519,25 +613,69 @@ impl Scheduler {
             .map(|t| t.job)
             .collect();
         for job in victims {
-            let j = self.jobs.get_mut(&job).expect("running jobs are known");
-            let State::Running { tasks, .. } = std::mem::replace(&mut j.state, State::Pending) else {
-                continue;
-            };
-            let slot = j.slot;
-            self.release_all(job, &tasks);
-            self.pending.insert((slot.0, slot.1, job));
-            self.stats.requeued += 1;
-            self.decisions.push_back(Decision::Stop {
-                job,
-                reason,
-                requeued: true,
-            });
+            self.requeue(job, reason);
+        }
+    }
+
+    /// Stops a running job and puts it back in the queue, charging the checkpoint overhead.
+    fn requeue(&mut self, job: JobId, reason: StopReason) {
+        let now = self.now;
+        let j = self.jobs.get_mut(&job).expect("running jobs are known");
+        let State::Running { tasks, .. } = std::mem::replace(&mut j.state, State::Pending) else {
+            return;
+        };
+        j.service = Span(j.service.0 + now.since(j.started).0);
+        let gpus: u64 = self.shapes[j.shape as usize]
+            .iter()
+            .map(|(n, d)| u64::from(*n) * u64::from(d.gpus))
+            .sum();
+        j.overhead = Span(j.overhead.0 + self.config.checkpoint.cost(gpus).0);
+        let slot = j.slot;
+        self.release_all(job, &tasks);
+        self.pending.insert((slot.0, slot.1, job));
+        self.stats.requeued += 1;
+        self.decisions.push_back(Decision::Stop {
+            job,
+            reason,
+            requeued: true,
+        });
+    }
+
+    /// The pass of a preemptive queue order (see the type's docs).
+    fn preemptive_pass(&mut self) {
+        let mut order: Vec<(OrderKey, bool, u64, JobId, u64)> = self
+            .jobs
+            .iter()
+            .map(|(id, j)| {
+                let view = self.view_of(*id, j);
+                (self.queue_policy.key(&view), view.running, j.slot.1, *id, view.gpus())
+            })
+            .collect();
+        order.sort_unstable();
+        let mut quota = self.cluster.usable_gpus();
+        let mut to_start = Vec::new();
+        for (_, running, _, id, gpus) in order {
+            if gpus <= quota {
+                quota -= gpus;
+                if !running {
+                    to_start.push(id);
+                }
+            } else if running {
+                self.requeue(id, StopReason::Preempted);
+            }
+        }
+        for id in to_start {
+            self.try_start(id);
         }
     }
 
     fn schedule(&mut self) {
         let full = std::mem::take(&mut self.full_pass);
         let mut fresh = std::mem::take(&mut self.fresh);
+        if self.queue_policy.preemptive() {
+            self.preemptive_pass();
+            return;
+        }
         match self.config.head_of_line {
             HeadOfLine::Block => {
                 while let Some(&(_, _, id)) = self.pending.first() {
@@ -554,15 +692,15 @@ impl Scheduler {
                     fresh.sort_by_key(|id| self.jobs[id].slot);
                     fresh
                 };
-                // Within a pass capacity only shrinks, so a demand that failed once fails again.
-                let mut failed: Vec<Box<[(u32, Demand)]>> = Vec::new();
+                // Within a pass capacity only shrinks, so a shape that failed once fails again.
+                let mut failed: BTreeSet<u32> = BTreeSet::new();
                 for id in order {
-                    let groups = &self.jobs[&id].groups;
-                    if failed.iter().any(|f| **f == **groups) {
+                    let shape = self.jobs[&id].shape;
+                    if failed.contains(&shape) {
                         continue;
                     }
-                    if !self.try_start(id) && failed.len() < 64 {
-                        failed.push(self.jobs[&id].groups.clone());
+                    if !self.try_start(id) {
+                        failed.insert(shape);
                     }
                 }
             }
@@ -571,9 +709,19 @@ impl Scheduler {
 
     /// Starts the pending job `id` if its whole gang fits now.
     fn try_start(&mut self, id: JobId) -> bool {
-        let job = self.jobs.get_mut(&id).expect("pending jobs are known");
         let mut out = std::mem::take(&mut self.scratch);
-        let placed = place_gang(&mut self.cluster, self.placement.as_mut(), id, &job.groups, &mut out);
+        let placed = {
+            let job = &self.jobs[&id];
+            let view = job_view(&self.queues, &self.shapes, self.now, id, job);
+            let plan = if may_fit(&self.cluster, view.groups) {
+                self.placement.plan(&ClusterView { cluster: &self.cluster }, &view)
+            } else {
+                Plan::NoRoom
+            };
+            let groups = &self.shapes[job.shape as usize];
+            place_gang(&mut self.cluster, self.placement.as_mut(), id, groups, plan, &mut out)
+        };
+        let job = self.jobs.get_mut(&id).expect("pending jobs are known");
         let ok = match placed {
             Ok(()) => true,
             Err(PlaceError::PolicyError) => {
@@ -590,6 +738,7 @@ impl Scheduler {
             return false;
         }
         self.pending.remove(&(job.slot.0, job.slot.1, id));
+        job.started = self.now;
         job.state = State::Running {
             tasks: out.clone(),
             live: out.len() as u32,
@@ -624,6 +773,29 @@ pub struct JobInfo<'a> {
     pub estimate: Option<Span>,
 }
 
+/// The view of job `id` at `now` (a free function so that callers can borrow other fields mutably).
+fn job_view<'a>(
+    queues: &'a [Box<str>],
+    shapes: &'a [Box<[(u32, Demand)]>],
+    now: Time,
+    id: JobId,
+    j: &'a Job,
+) -> JobView<'a> {
+    let running = matches!(j.state, State::Running { .. });
+    let current = if running { now.since(j.started) } else { Span::default() };
+    JobView {
+        id,
+        queue: &queues[j.queue as usize],
+        priority: j.priority,
+        submitted: j.submitted,
+        estimate: j.estimate,
+        groups: &shapes[j.shape as usize],
+        running,
+        service: Span(j.service.0 + current.0),
+        overhead: j.overhead,
+    }
+}
+
 enum PlaceError {
     NoRoom,
     PolicyError,
@@ -652,11 +824,27 @@ fn place_gang(
     policy: &mut dyn PlacementPolicy,
     job: JobId,
     groups: &[(u32, Demand)],
+    plan: Plan,
     out: &mut Vec<TaskPlacement>,
 ) -> Result<(), PlaceError> {
     out.clear();
-    if !may_fit(cluster, groups) {
-        return Err(PlaceError::NoRoom);
+    match plan {
+        Plan::PerGroup => {}
+        Plan::NoRoom => return Err(PlaceError::NoRoom),
+        Plan::Nodes(nodes) => {
+            let mut nodes = nodes.into_iter();
+            for (gi, (count, d)) in groups.iter().enumerate() {
+                for index in 0..*count {
+                    let node = nodes.next().ok_or(PlaceError::PolicyError)?;
+                    place_task(cluster, job, gi as u32, index, node, d, None, out)?;
+                }
+            }
+            return if nodes.next().is_none() {
+                Ok(())
+            } else {
+                Err(PlaceError::PolicyError)
+            };
+        }
     }
     for (gi, (count, d)) in groups.iter().enumerate() {
         let mut next = 0u32;
@@ -680,30 +868,50 @@ fn place_gang(
                 None => return Err(PlaceError::NoRoom),
             };
             for _ in 0..n {
-                let devices = cluster
-                    .node(node)
-                    .and_then(|nd| nd.choose_devices(d, hint))
-                    .ok_or(PlaceError::PolicyError)?;
-                let task = NodeTask {
-                    job,
-                    group: gi as u32,
-                    index: next,
-                    gpus: devices,
-                    gpu_milli: d.gpu_milli,
-                    cpu_milli: d.cpu_milli,
-                    memory_mib: d.memory_mib,
-                };
-                cluster.allocate(node, task);
-                out.push(TaskPlacement {
-                    group: gi as u32,
-                    index: next,
-                    node,
-                    gpus: devices,
-                    gpu_milli: d.gpu_milli,
-                });
+                place_task(cluster, job, gi as u32, next, node, d, hint, out)?;
                 next += 1;
             }
         }
     }
+    Ok(())
+}
+
+/// Allocates one task on `node` (devices chosen by the node's rule, or `hint`), recording it in `out`.
+#[allow(clippy::too_many_arguments)]
+fn place_task(
+    cluster: &mut Cluster,
+    job: JobId,
+    group: u32,
+    index: u32,
+    node: NodeId,
+    d: &Demand,
+    hint: Option<u32>,
+    out: &mut Vec<TaskPlacement>,
+) -> Result<(), PlaceError> {
+    let fits = cluster
+        .node(node)
+        .filter(|nd| nd.state == NodeState::Schedulable && nd.room_for(d) >= 1);
+    let devices = fits
+        .and_then(|nd| nd.choose_devices(d, hint))
+        .ok_or(PlaceError::PolicyError)?;
+    cluster.allocate(
+        node,
+        NodeTask {
+            job,
+            group,
+            index,
+            gpus: devices,
+            gpu_milli: d.gpu_milli,
+            cpu_milli: d.cpu_milli,
+            memory_mib: d.memory_mib,
+        },
+    );
+    out.push(TaskPlacement {
+        group,
+        index,
+        node,
+        gpus: devices,
+        gpu_milli: d.gpu_milli,
+    });
     Ok(())
 }

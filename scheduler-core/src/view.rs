@@ -226,7 +226,7 @@ impl<'a> NodeView<'a> {
     }
 }
 
-/// A read-only view of a waiting job, for queue policies.
+/// A read-only view of a pending or running job, for policies.
 #[derive(Clone, Copy, Debug)]
 pub struct JobView<'a> {
     /// The job.
@@ -241,9 +241,20 @@ pub struct JobView<'a> {
     pub estimate: Option<Span>,
     /// Its tasks' demands: (tasks in the group, demand of each).
     pub groups: &'a [(u32, Demand)],
+    /// Whether it is running now.
+    pub running: bool,
+    /// Running time it has had so far (over all its runs, up to `now`).
+    pub service: Span,
+    /// Checkpoint-restart overhead it has accumulated by being stopped and requeued.
+    pub overhead: Span,
 }
 
 impl JobView<'_> {
+    /// Its estimated remaining running time: estimate + overhead − service (`None` without an estimate).
+    pub fn remaining(&self) -> Option<Span> {
+        self.estimate
+            .map(|e| Span((e.0 + self.overhead.0).saturating_sub(self.service.0)))
+    }
     /// GPU devices over all tasks.
     pub fn gpus(&self) -> u64 {
         self.groups.iter().map(|(n, d)| u64::from(*n) * u64::from(d.gpus)).sum()

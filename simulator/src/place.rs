@@ -46,6 +46,7 @@ pub fn place(nodes: &[OpenbNode], pods: &[OpenbPod], placement: Placement) -> Re
         queue: QueueOrder::Fifo,
         placement,
         head_of_line: HeadOfLine::SkipAhead,
+        ..Default::default()
     };
     let mut sched = Scheduler::new(config);
     let mut cluster_gpus = 0;

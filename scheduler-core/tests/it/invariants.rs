@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use phalanx_core::builders::{JobBuilder, NodeBuilder};
 use phalanx_core::{
-    Config, Decision, GpuHealth, HeadOfLine, JobId, NodeId, NodeState, Placement, QueueOrder, Scheduler, Time,
-    WHOLE_GPU,
+    CheckpointCost, Config, Decision, GpuHealth, HeadOfLine, JobId, NodeId, NodeState, Placement, QueueOrder,
+    Scheduler, Time, WHOLE_GPU,
 };
 use proptest::prelude::*;
 
@@ -83,10 +83,25 @@ fn op_gen() -> impl Strategy<Value = Op> {
 }
 
 fn config_gen() -> impl Strategy<Value = Config> {
-    (0u8..3, 0u8..3, any::<bool>()).prop_map(|(q, p, skip)| Config {
-        queue: [QueueOrder::Fifo, QueueOrder::Priority, QueueOrder::ShortestFirst][q as usize],
-        placement: [Placement::FirstFit, Placement::BestFit, Placement::WorstFit][p as usize],
+    (0u8..4, 0u8..4, any::<bool>(), any::<bool>()).prop_map(|(q, p, skip, ckpt)| Config {
+        queue: [
+            QueueOrder::Fifo,
+            QueueOrder::Priority,
+            QueueOrder::ShortestFirst,
+            QueueOrder::ShortestRemaining,
+        ][q as usize],
+        placement: [
+            Placement::FirstFit,
+            Placement::BestFit,
+            Placement::WorstFit,
+            Placement::Consolidate,
+        ][p as usize],
         head_of_line: if skip { HeadOfLine::SkipAhead } else { HeadOfLine::Block },
+        checkpoint: if ckpt {
+            CheckpointCost::HELIOS
+        } else {
+            CheckpointCost::default()
+        },
     })
 }
 

@@ -12,6 +12,7 @@ fn harness(placement: Placement, queue: QueueOrder, head_of_line: HeadOfLine) ->
         queue,
         placement,
         head_of_line,
+        ..Default::default()
     })
 }
 
@@ -346,4 +347,62 @@ fn duplicate_ids_and_unknown_nodes_are_errors_not_panics() {
         .handle_gpu_health(h.now, NodeId(0), 7, GpuHealth::Unhealthy)
         .unwrap_err();
     assert_eq!(e.to_string(), "node n0 has no GPU 7");
+}
+
+#[test]
+fn srtf_preempts_the_longest_remaining_and_charges_checkpoints() {
+    let mut h = Harness::new(Config {
+        queue: QueueOrder::ShortestRemaining,
+        placement: Placement::Consolidate,
+        checkpoint: phalanx_core::CheckpointCost::HELIOS,
+        ..Default::default()
+    });
+    h.nodes(1, "a", Node::new("").gpus(8, "nvidia/V100"));
+    h.submit(Job::new(1).gpus(8).estimate_secs(1000));
+    h.step();
+    // At t=100 job 1 has 900 s left; a 50 s job needs 4 GPUs: job 1 is preempted.
+    h.at(100).submit(Job::new(2).gpus(4).estimate_secs(50));
+    expect![[r#"
+        stop job1: preempted, requeued
+        start job2 0.0@n0[0,1,2,3]
+    "#]]
+    .assert_eq(&h.step());
+    // A 2000 s job arriving now waits behind job 1 (900 s + 30 s checkpoint left) and does not fit beside job 2.
+    h.at(120).submit(Job::new(3).gpus(8).estimate_secs(2000));
+    assert_eq!(h.step(), "");
+    h.at(150);
+    h.sched.handle_job_finished(h.now, JobId(2)).unwrap();
+    expect![[r#"
+        start job1 0.0@n0[0,1,2,3,4,5,6,7]
+    "#]]
+    .assert_eq(&h.step());
+    // Job 1's remaining time now includes the 30 s checkpoint: a 925 s job does not preempt it, a 5 s one does.
+    h.at(160).submit(Job::new(4).gpus(1).estimate_secs(925));
+    assert_eq!(h.step(), "");
+    h.at(161).submit(Job::new(5).gpus(1).estimate_secs(5));
+    expect![[r#"
+        stop job1: preempted, requeued
+        start job5 0.0@n0[0]
+        start job4 0.0@n0[1]
+    "#]]
+    .assert_eq(&h.step());
+}
+
+#[test]
+fn consolidate_gives_large_jobs_whole_nodes() {
+    let mut h = harness(Placement::Consolidate, QueueOrder::Fifo, HeadOfLine::Block);
+    h.nodes(4, "a", Node::new("").gpus(8, "nvidia/V100"));
+    h.submit(Job::new(1).gpus(3));
+    h.submit(Job::new(2).gpus(2));
+    // 20 GPUs: two whole free nodes (lowest ids) and 4 GPUs on the freest remaining node.
+    h.submit(Job::new(3).tasks(2).gpus(8).group("rest").gpus(4));
+    expect![[r#"
+        start job1 0.0@n0[0,1,2]
+        start job2 0.0@n0[3,4]
+        start job3 0.0@n1[0,1,2,3,4,5,6,7] 0.1@n2[0,1,2,3,4,5,6,7] 1.0@n3[0,1,2,3]
+    "#]]
+    .assert_eq(&h.step());
+    // 16 GPUs need two fully free nodes: none left, so it waits whole.
+    h.submit(Job::new(4).tasks(2).gpus(8));
+    assert_eq!(h.step(), "");
 }
