@@ -5,6 +5,9 @@
 //! experiments behind the `phalanx` command-line program.
 
 pub mod csv;
+pub mod engine;
+pub mod metrics;
 pub mod openb;
 pub mod place;
+pub mod plot;
 pub mod workload;

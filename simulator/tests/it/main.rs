@@ -1,4 +1,5 @@
 //! Integration tests of the simulator crate: trace readers and the `phalanx` binary.
 
 mod cli;
+mod engine;
 mod openb;

@@ -1,0 +1,274 @@
+//! The discrete-event engine: replays a [`Workload`] on a cluster through the scheduling core.
+//!
+//! A thin driver: it jumps from one event time to the next (no per-second stepping). At each time it
+//! first tells the core about the jobs that completed, then submits the jobs that arrive, then carries
+//! out every decision the core makes: a started job's completion is scheduled after its remaining work;
+//! a stopped job (preempted, or on a lost node) keeps the work it has done, pays the configured checkpoint
+//! cost, and waits again. The same inputs give the same outputs, byte for byte.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use phalanx_core::{
+    Config, Decision, JobId, NodeSpec, PlacementPolicy, QueuePolicy, RejectReason, Scheduler, Span, StopReason, Time,
+};
+
+use crate::workload::Workload;
+
+/// How a simulation is run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SimConfig {
+    /// The scheduler's configuration (queue order, placement, head-of-line rule, checkpoint cost).
+    pub scheduler: Config,
+    /// Record a time-series sample at most this often (`None`: no time series).
+    pub sample_every: Option<Span>,
+}
+
+/// How a job ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran to completion.
+    Finished,
+    /// The scheduler rejected it: it can never run on this cluster.
+    Rejected(RejectReason),
+    /// It was still waiting or running when nothing else could happen (e.g. it never fitted).
+    Unfinished,
+}
+
+/// What happened to one job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRecord {
+    /// When it was submitted.
+    pub submit: Time,
+    /// When it first started.
+    pub start: Option<Time>,
+    /// When it finished.
+    pub end: Option<Time>,
+    /// Total time spent waiting (before its first start and between a stop and the next start).
+    pub queue: Span,
+    /// GPU devices it holds while running.
+    pub gpus: u32,
+    /// Distinct nodes of its last start.
+    pub nodes: u32,
+    /// Times it was stopped and requeued.
+    pub preemptions: u32,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+impl JobRecord {
+    /// Job completion time (end − submit), if it finished.
+    pub fn jct(&self) -> Option<Span> {
+        self.end.map(|e| e.since(self.submit))
+    }
+}
+
+/// One time-series sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    /// The time.
+    pub time: Time,
+    /// GPU devices held by running jobs.
+    pub gpus_allocated: u64,
+    /// Jobs running.
+    pub running: u32,
+    /// Jobs waiting.
+    pub queued: u32,
+}
+
+/// The outcome of a simulation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimResult {
+    /// One record per workload job, in workload order.
+    pub jobs: Vec<JobRecord>,
+    /// Samples of the cluster's state over time.
+    pub series: Vec<Sample>,
+    /// GPU devices of the cluster.
+    pub cluster_gpus: u64,
+    /// Events the engine processed: submissions, starts, stops and completions.
+    pub events: u64,
+    /// GPU-milliseconds of work done (GPUs × running time, including work lost to stops).
+    pub gpu_busy_ms: u128,
+    /// The time of the last event.
+    pub end: Time,
+}
+
+/// A node description the scheduler refused.
+#[derive(Debug, thiserror::Error)]
+#[error("node `{node}`: {source}")]
+pub struct ClusterError {
+    /// The node's name.
+    pub node: String,
+    /// Why.
+    pub source: phalanx_core::NodeError,
+}
+
+struct Live {
+    /// Work left to do (grows by the checkpoint cost at each stop).
+    remaining: Span,
+    /// When the current run started, or the current wait began.
+    since: Time,
+    /// Bumped at every start and stop: a completion event with an older generation is stale.
+    generation: u32,
+}
+
+/// Replays `workload` on `nodes` with the built-in policies named in `config`.
+pub fn simulate(workload: &Workload, nodes: &[NodeSpec], config: &SimConfig) -> Result<SimResult, ClusterError> {
+    let sched = Scheduler::new(config.scheduler);
+    run(workload, nodes, config, sched)
+}
+
+/// Replays `workload` on `nodes` with custom policies.
+pub fn simulate_with(
+    workload: &Workload,
+    nodes: &[NodeSpec],
+    config: &SimConfig,
+    queue: Box<dyn QueuePolicy>,
+    placement: Box<dyn PlacementPolicy>,
+) -> Result<SimResult, ClusterError> {
+    let sched = Scheduler::with_policies(config.scheduler, queue, placement);
+    run(workload, nodes, config, sched)
+}
+
+fn run(
+    workload: &Workload,
+    nodes: &[NodeSpec],
+    config: &SimConfig,
+    mut sched: Scheduler,
+) -> Result<SimResult, ClusterError> {
+    let mut cluster_gpus = 0;
+    for n in nodes {
+        cluster_gpus += n.gpus.len() as u64;
+        sched
+            .handle_node_added(Time::ZERO, n.clone())
+            .map_err(|source| ClusterError {
+                node: n.name.clone(),
+                source,
+            })?;
+    }
+    let jobs = &workload.jobs;
+    let mut records: Vec<JobRecord> = (0..jobs.len())
+        .map(|i| JobRecord {
+            submit: jobs[i].submit,
+            start: None,
+            end: None,
+            queue: Span::default(),
+            gpus: workload.gpus(i) as u32,
+            nodes: 0,
+            preemptions: 0,
+            outcome: Outcome::Unfinished,
+        })
+        .collect();
+    let mut live: Vec<Live> = jobs
+        .iter()
+        .map(|j| Live {
+            remaining: j.duration,
+            since: j.submit,
+            generation: 0,
+        })
+        .collect();
+    let mut completions: BinaryHeap<Reverse<(Time, u32, u32)>> = BinaryHeap::new();
+    let mut next = 0usize;
+    let mut events = 0u64;
+    let mut gpu_busy_ms = 0u128;
+    let mut allocated = 0u64;
+    let mut running = 0u32;
+    let mut series = Vec::new();
+    let mut last_sample: Option<Time> = None;
+    let mut now = Time::ZERO;
+    let checkpoint = config.scheduler.checkpoint;
+    let mut seen_nodes: Vec<phalanx_core::NodeId> = Vec::new();
+    loop {
+        let t_arrival = jobs.get(next).map(|j| j.submit);
+        let t_done = completions.peek().map(|Reverse((t, _, _))| *t);
+        now = match (t_arrival, t_done) {
+            (None, None) => break,
+            (Some(a), None) => a,
+            (None, Some(d)) => d,
+            (Some(a), Some(d)) => a.min(d),
+        };
+        while let Some(&Reverse((t, job, generation))) = completions.peek() {
+            if t != now {
+                break;
+            }
+            completions.pop();
+            let l = &mut live[job as usize];
+            if l.generation != generation {
+                continue;
+            }
+            events += 1;
+            let r = &mut records[job as usize];
+            sched
+                .handle_job_finished(now, JobId(u64::from(job)))
+                .expect("the engine finishes only running jobs");
+            gpu_busy_ms += u128::from(r.gpus) * u128::from(now.since(l.since).0);
+            r.end = Some(now);
+            r.outcome = Outcome::Finished;
+            allocated -= u64::from(r.gpus);
+            running -= 1;
+        }
+        while jobs.get(next).is_some_and(|j| j.submit == now) {
+            events += 1;
+            sched
+                .handle_submit(now, workload.spec(next))
+                .expect("workload indices are unique job ids");
+            next += 1;
+        }
+        while let Some(d) = sched.poll_decision() {
+            events += 1;
+            match d {
+                Decision::Start { job, tasks } => {
+                    let i = job.0 as usize;
+                    let (l, r) = (&mut live[i], &mut records[i]);
+                    r.queue = Span(r.queue.0 + now.since(l.since).0);
+                    r.start.get_or_insert(now);
+                    seen_nodes.clear();
+                    seen_nodes.extend(tasks.iter().map(|t| t.node));
+                    seen_nodes.sort_unstable();
+                    seen_nodes.dedup();
+                    r.nodes = seen_nodes.len() as u32;
+                    l.since = now;
+                    l.generation += 1;
+                    completions.push(Reverse((now + l.remaining, i as u32, l.generation)));
+                    allocated += u64::from(r.gpus);
+                    running += 1;
+                }
+                Decision::Stop { job, reason, requeued } => {
+                    let i = job.0 as usize;
+                    let (l, r) = (&mut live[i], &mut records[i]);
+                    let ran = now.since(l.since);
+                    gpu_busy_ms += u128::from(r.gpus) * u128::from(ran.0);
+                    l.remaining = Span(l.remaining.0.saturating_sub(ran.0) + checkpoint.cost(u64::from(r.gpus)).0);
+                    l.since = now;
+                    l.generation += 1;
+                    allocated -= u64::from(r.gpus);
+                    running -= 1;
+                    debug_assert!(requeued && reason != StopReason::Cancelled, "the engine never cancels");
+                    r.preemptions += 1;
+                }
+                Decision::Reject { job, reason } => {
+                    records[job.0 as usize].outcome = Outcome::Rejected(reason);
+                }
+            }
+        }
+        if let Some(every) = config.sample_every {
+            if last_sample.is_none_or(|t| now.since(t) >= every) {
+                series.push(Sample {
+                    time: now,
+                    gpus_allocated: allocated,
+                    running,
+                    queued: sched.pending_len() as u32,
+                });
+                last_sample = Some(now);
+            }
+        }
+    }
+    Ok(SimResult {
+        jobs: records,
+        series,
+        cluster_gpus,
+        events,
+        gpu_busy_ms,
+        end: now,
+    })
+}
