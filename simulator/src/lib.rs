@@ -6,6 +6,7 @@
 
 pub mod csv;
 pub mod engine;
+pub mod experiment;
 pub mod metrics;
 pub mod openb;
 pub mod place;
