@@ -13,7 +13,23 @@
 //!   I/O, no clock;
 //! - [`run`] is the loop: sample, report, post to the controller with backoff, serve `/metrics`.
 //!
+//! ```
+//! use phalanx_agent::probe::{BackendSpec, FakeNode, Probe};
+//! use phalanx_agent::report::{ReportConfig, Reporter};
+//!
+//! let node = FakeNode::from_json(
+//!     r#"{"host": {"name": "dev", "cpus": 8, "memory_mib": 32768},
+//!         "gpus": [{"count": 2, "name": "NVIDIA L4", "memory_mib": 23034}]}"#,
+//!     "inline",
+//! )?;
+//! let sample = Probe::once(BackendSpec::Fake(node))?;
+//! let report = Reporter::new(ReportConfig::default()).report(&sample, 0);
+//! assert_eq!(report.status.node.gpus.len(), 2);
+//! assert_eq!(report.status.node.gpus[0].model.as_str(), "nvidia/L4");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod host;
+pub mod probe;
 pub mod report;
 pub mod sample;
