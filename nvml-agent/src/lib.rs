@@ -32,4 +32,5 @@
 pub mod host;
 pub mod probe;
 pub mod report;
+pub mod run;
 pub mod sample;
