@@ -10,7 +10,7 @@ mod fake;
 mod nvml;
 
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -141,7 +141,9 @@ impl Probe {
     /// Opens the backend in a new thread and starts sampling every `interval`; the first sample is taken at
     /// once. Returns when the backend is open, with its error if it could not be opened.
     pub fn start(spec: BackendSpec, interval: Duration) -> Result<Probe, ProbeError> {
-        let (tx, rx) = mpsc::sync_channel::<ProbeMsg>(4);
+        // Unbounded: a consumer held up by a slow controller must not make the probe drop a sample (and the
+        // health events in it) or stall; the backlog is bounded by the controller's request timeouts.
+        let (tx, rx) = mpsc::channel::<ProbeMsg>();
         let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), ProbeError>>(1);
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let thread = thread::Builder::new()
@@ -175,11 +177,13 @@ impl Probe {
 
     /// Takes one sample in a background thread and stops.
     pub fn once(spec: BackendSpec) -> Result<NodeSample, ProbeError> {
-        let probe = Probe::start(spec, Duration::from_secs(3600))?;
-        match probe.recv()? {
-            ProbeMsg::Sample(s) => Ok(*s),
-            ProbeMsg::Failed(e) => Err(e),
-        }
+        thread::Builder::new()
+            .name("phalanx-probe".to_owned())
+            .spawn(move || with_backend(&spec, |backend| backend.sample()))
+            .map_err(|_| ProbeError::Stopped)?
+            .join()
+            .map_err(|_| ProbeError::Stopped)?
+            .and_then(|sample| sample)
     }
 
     /// The next message, waiting as long as it takes. `Err` when the thread has ended.
@@ -201,8 +205,6 @@ impl Drop for Probe {
     fn drop(&mut self) {
         // Closing the stop channel wakes a sleeping thread; a thread in an NVML wait notices within a slice.
         self.stop = None;
-        // Drain so a thread blocked on a full channel can see the stop.
-        while self.rx.try_recv().is_ok() {}
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -210,7 +212,7 @@ impl Drop for Probe {
 }
 
 /// The probe thread's loop: sample, send, wait for events or the next interval, until stopped.
-fn drive(backend: &mut dyn Backend, interval: Duration, tx: &SyncSender<ProbeMsg>, stop: &Receiver<()>) {
+fn drive(backend: &mut dyn Backend, interval: Duration, tx: &Sender<ProbeMsg>, stop: &Receiver<()>) {
     let stopped = || matches!(stop.try_recv(), Err(mpsc::TryRecvError::Disconnected) | Ok(()));
     loop {
         let started = Instant::now();
@@ -218,20 +220,8 @@ fn drive(backend: &mut dyn Backend, interval: Duration, tx: &SyncSender<ProbeMsg
             Ok(s) => ProbeMsg::Sample(Box::new(s)),
             Err(e) => ProbeMsg::Failed(e),
         };
-        // A full channel means the consumer is slow: wait for it, but not past a stop.
-        let mut msg = Some(msg);
-        while let Some(m) = msg.take() {
-            match tx.try_send(m) {
-                Ok(()) => {}
-                Err(mpsc::TrySendError::Full(m)) => {
-                    if stopped() {
-                        return;
-                    }
-                    msg = Some(m);
-                    thread::sleep(Duration::from_millis(5));
-                }
-                Err(mpsc::TrySendError::Disconnected(_)) => return,
-            }
+        if tx.send(msg).is_err() {
+            return;
         }
         let deadline = started + interval;
         loop {

@@ -275,7 +275,8 @@ impl Backend for NvmlBackend<'_> {
         let Some(set) = &self.events else {
             return Wait::Unsupported;
         };
-        let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+        // Round up: a wait rounded down to 0 ms returns at once and the caller would spin until its deadline.
+        let ms = u32::try_from(timeout.as_micros().div_ceil(1000)).unwrap_or(u32::MAX);
         match set.wait(ms) {
             Ok(data) => {
                 let uuid = data.device.uuid().unwrap_or_default();

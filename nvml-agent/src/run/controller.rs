@@ -29,7 +29,7 @@ pub struct Controller {
 
 impl Controller {
     /// A client for the controller at `base` (`http://host:port`, optionally with a path prefix); each
-    /// request gives up after `timeout`.
+    /// phase of a request (connect, send, receive) gives up after `timeout`.
     pub fn new(base: &str, timeout: Duration) -> Result<Controller, BadControllerUrl> {
         let bad = |problem| BadControllerUrl {
             url: base.to_owned(),
@@ -45,8 +45,15 @@ impl Controller {
         if rest.is_empty() || rest.starts_with('/') {
             return Err(bad("it has no host"));
         }
+        // Each phase has its own limit rather than one global limit: with a global limit ureq resolves the
+        // host name in a new thread on every request. Resolution itself is left to the system resolver.
+        let t = Some(timeout);
         let config = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
+            .timeout_connect(t)
+            .timeout_send_request(t)
+            .timeout_send_body(t)
+            .timeout_recv_response(t)
+            .timeout_recv_body(t)
             .proxy(None)
             .user_agent(concat!("phalanx-agent/", env!("CARGO_PKG_VERSION")))
             .build();
