@@ -104,14 +104,13 @@ impl Drop for StubNode {
 
 /// The next sample from `probe`, failing the test after 10 s.
 pub fn next_sample(probe: &Probe) -> NodeSample {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match probe.recv_timeout(left).expect("the probe thread is running") {
-            Some(ProbeMsg::Sample(s)) => return *s,
-            Some(ProbeMsg::Failed(e)) => panic!("sampling failed: {e}"),
-            None => panic!("no sample within 10 s"),
-        }
+    match probe
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the probe thread is running")
+    {
+        Some(ProbeMsg::Sample(s)) => *s,
+        Some(ProbeMsg::Failed(e)) => panic!("sampling failed: {e}"),
+        None => panic!("no sample within 10 s"),
     }
 }
 
