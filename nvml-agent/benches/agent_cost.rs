@@ -1,6 +1,7 @@
 //! Macro benchmark: the agent's own CPU time per reporting cycle, measured on the built binary.
 //!
-//! For each backend (an eight-GPU fake node, the eight-GPU stub NVML library) it runs
+//! For each backend (an eight-GPU fake node, the eight-GPU stub NVML library without a configuration
+//! file, so that the stub sleeps through event waits as the driver does instead of polling a file) it runs
 //! `phalanx-agent run` twice against a test controller on 127.0.0.1, with metrics served, at a 10 ms
 //! interval — the work of a cycle does not depend on the interval, only the idle time between cycles
 //! does — once for a few cycles and once for many, and reads the children's CPU time (user + system,
@@ -58,7 +59,7 @@ fn main() {
     let (few, many) = if quick { (2, 4) } else { (20, 520) };
 
     let fake = support::fake_file(&support::fake_json(""));
-    let stub = support::StubNode::new(&[]);
+    let stub = support::StubNode::bare();
     let backends: [(&str, Vec<&std::ffi::OsStr>); 2] = [
         ("fake, 8 GPUs", vec!["--fake".as_ref(), fake.as_os_str()]),
         (

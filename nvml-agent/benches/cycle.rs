@@ -20,7 +20,7 @@ fn stages(c: &mut Criterion) {
     })
     .expect("open the fake backend");
 
-    let stub = support::StubNode::new(&[]);
+    let stub = support::StubNode::bare();
     let sample = with_backend(&stub.spec(), |b| {
         g.bench_function("sample/stub-nvml", |bn| bn.iter(|| b.sample().unwrap()));
         b.sample().unwrap()

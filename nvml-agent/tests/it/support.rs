@@ -15,11 +15,31 @@ use std::time::{Duration, Instant};
 use phalanx_agent::probe::{BackendSpec, FakeNode, Probe, ProbeMsg};
 use phalanx_agent::sample::NodeSample;
 
-/// A directory of this test process under Cargo's target tmp dir.
+/// This process's directory under Cargo's target tmp dir; on first use, the directories of earlier test
+/// processes that have ended are removed.
+fn process_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ended = name
+                .strip_prefix("phalanx-agent-")
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+            if ended {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        root.join(format!("phalanx-agent-{}", std::process::id()))
+    })
+}
+
+/// A fresh directory for this test process.
 fn scratch(kind: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("agent-{}-{kind}-{n}", std::process::id()));
+    let dir = process_dir().join(format!("{kind}-{n}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a scratch directory");
     dir
@@ -69,6 +89,14 @@ impl StubNode {
             lib,
             conf: conf_path,
         }
+    }
+
+    /// A stub node with the default eight GPUs and no configuration file: nothing can be injected, and the
+    /// stub sleeps through event waits instead of polling for a file (what the benchmarks measure with).
+    pub fn bare() -> StubNode {
+        let node = StubNode::new(&[]);
+        std::fs::remove_file(&node.conf).expect("remove the stub configuration");
+        node
     }
 
     /// The library path to give the agent.
