@@ -49,7 +49,7 @@ enum Command {
         /// Stop after this many reporting cycles (for tests and benchmarks).
         #[arg(long, value_name = "N")]
         cycles: Option<u64>,
-        /// Time limit of one request to the controller.
+        /// Time limit of each phase of a request to the controller (connect, send, receive).
         #[arg(long, default_value = "5s", value_parser = parse_duration)]
         request_timeout: Duration,
         #[command(flatten)]

@@ -40,7 +40,7 @@ pub struct RunConfig {
     pub metrics: Option<SocketAddr>,
     /// Stop after this many cycles (tests and benchmarks); `None` to run until killed.
     pub cycles: Option<u64>,
-    /// Time limit of one request to the controller.
+    /// Time limit of each phase of a request to the controller (connect, send, receive).
     pub request_timeout: Duration,
     /// The first and the longest wait before trying an unreachable controller again.
     pub backoff: (Duration, Duration),
