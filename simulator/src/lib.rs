@@ -7,4 +7,5 @@
 pub mod csv;
 pub mod openb;
 pub mod place;
+pub mod trace;
 pub mod workload;

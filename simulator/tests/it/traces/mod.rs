@@ -1,0 +1,19 @@
+//! The trace readers, the synthetic generator and cluster specs: shipped data reads with the expected counts
+//! and values; every kind of bad input is an error naming the file, the line and the field.
+
+use std::path::{Path, PathBuf};
+
+mod philly;
+
+fn traces() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces")
+}
+
+/// Each group as `count x gpus`, groups joined with `+`.
+fn gang(groups: &[phalanx_core::TaskGroup]) -> String {
+    groups
+        .iter()
+        .map(|g| format!("{}x{}", g.count, g.request.gpus))
+        .collect::<Vec<_>>()
+        .join("+")
+}
