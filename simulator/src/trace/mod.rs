@@ -3,6 +3,7 @@
 //! | source | reader | jobs |
 //! |---|---|---|
 //! | Microsoft Philly `philly.csv` (+ `philly_vc.csv`) | [`philly`] | GPU gangs, queue = virtual cluster; the Helios filter as an option |
+//! | Microsoft ITP `raw-traces/clusterNN.csv` | [`itp`] | GPU gangs, queue = cluster file |
 //!
 //! Every reader is strict: a bad row is a [`TraceError`] naming the file, the line and the field, and what was
 //! expected. Readers that leave rows out on purpose (the Helios window, pods that never lived) say so in a
@@ -18,6 +19,7 @@ use crate::csv::Row;
 pub use crate::csv::TraceError;
 use crate::workload::Workload;
 
+pub mod itp;
 pub mod philly;
 
 mod math;

@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use phalanx_sim::workload::Workload;
+
+mod itp;
 mod philly;
 
 fn traces() -> PathBuf {
@@ -16,4 +19,8 @@ fn gang(groups: &[phalanx_core::TaskGroup]) -> String {
         .map(|g| format!("{}x{}", g.count, g.request.gpus))
         .collect::<Vec<_>>()
         .join("+")
+}
+
+fn job_gang(w: &Workload, i: usize) -> String {
+    gang(&w.shapes[w.jobs[i].shape as usize])
 }
