@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | Microsoft Philly `philly.csv` (+ `philly_vc.csv`) | [`philly`] | GPU gangs, queue = virtual cluster; the Helios filter as an option |
 //! | Microsoft ITP `raw-traces/clusterNN.csv` | [`itp`] | GPU gangs, queue = cluster file |
+//! | Alibaba openb pod lists with creation and deletion times | [`openb_replay`] | one pod = one task, replayed in time |
 //!
 //! Every reader is strict: a bad row is a [`TraceError`] naming the file, the line and the field, and what was
 //! expected. Readers that leave rows out on purpose (the Helios window, pods that never lived) say so in a
@@ -20,6 +21,7 @@ pub use crate::csv::TraceError;
 use crate::workload::Workload;
 
 pub mod itp;
+pub mod openb_replay;
 pub mod philly;
 
 mod math;
