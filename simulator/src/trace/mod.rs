@@ -5,6 +5,7 @@
 //! | Microsoft Philly `philly.csv` (+ `philly_vc.csv`) | [`philly`] | GPU gangs, queue = virtual cluster; the Helios filter as an option |
 //! | Microsoft ITP `raw-traces/clusterNN.csv` | [`itp`] | GPU gangs, queue = cluster file |
 //! | Alibaba openb pod lists with creation and deletion times | [`openb_replay`] | one pod = one task, replayed in time |
+//! | Pollux workloads `workload-N.csv` | [`pollux`] | data-parallel replicas, running time from the measured profiles |
 //!
 //! Every reader is strict: a bad row is a [`TraceError`] naming the file, the line and the field, and what was
 //! expected. Readers that leave rows out on purpose (the Helios window, pods that never lived) say so in a
@@ -23,6 +24,7 @@ use crate::workload::Workload;
 pub mod itp;
 pub mod openb_replay;
 pub mod philly;
+pub mod pollux;
 
 mod math;
 

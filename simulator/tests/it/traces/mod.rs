@@ -8,6 +8,7 @@ use phalanx_sim::workload::Workload;
 mod itp;
 mod openb_replay;
 mod philly;
+mod pollux;
 
 fn traces() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces")
