@@ -6,6 +6,7 @@
 //! | Microsoft ITP `raw-traces/clusterNN.csv` | [`itp`] | GPU gangs, queue = cluster file |
 //! | Alibaba openb pod lists with creation and deletion times | [`openb_replay`] | one pod = one task, replayed in time |
 //! | Pollux workloads `workload-N.csv` | [`pollux`] | data-parallel replicas, running time from the measured profiles |
+//! | seeded generator | [`synthetic`] | Poisson arrivals, Philly (Gavel) size mix |
 //!
 //! Every reader is strict: a bad row is a [`TraceError`] naming the file, the line and the field, and what was
 //! expected. Readers that leave rows out on purpose (the Helios window, pods that never lived) say so in a
@@ -25,6 +26,7 @@ pub mod itp;
 pub mod openb_replay;
 pub mod philly;
 pub mod pollux;
+pub mod synthetic;
 
 mod math;
 

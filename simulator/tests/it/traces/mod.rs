@@ -9,6 +9,7 @@ mod itp;
 mod openb_replay;
 mod philly;
 mod pollux;
+mod synthetic;
 
 fn traces() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces")
