@@ -6,6 +6,7 @@
 //! | Microsoft ITP `raw-traces/clusterNN.csv` | [`itp`] | GPU gangs, queue = cluster file |
 //! | Alibaba openb pod lists with creation and deletion times | [`openb_replay`] | one pod = one task, replayed in time |
 //! | Pollux workloads `workload-N.csv` | [`pollux`] | data-parallel replicas, running time from the measured profiles |
+//! | Phalanx native JSON Lines | [`native`] | the whole job model, read and written |
 //! | seeded generator | [`synthetic`] | Poisson arrivals, Philly (Gavel) size mix |
 //!
 //! Every reader is strict: a bad row is a [`TraceError`] naming the file, the line and the field, and what was
@@ -23,6 +24,7 @@ pub use crate::csv::TraceError;
 use crate::workload::Workload;
 
 pub mod itp;
+pub mod native;
 pub mod openb_replay;
 pub mod philly;
 pub mod pollux;

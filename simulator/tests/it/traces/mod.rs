@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use phalanx_sim::workload::Workload;
 
 mod itp;
+mod native;
 mod openb_replay;
 mod philly;
 mod pollux;
