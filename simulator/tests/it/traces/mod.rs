@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use phalanx_sim::workload::Workload;
 
+mod cluster;
 mod itp;
 mod native;
 mod openb_replay;
