@@ -133,3 +133,16 @@ fn bad_native_lines() {
         jobs.jsonl:1: field `groups[0].elastic`: expected bounds with min <= count (5) <= max, found `{"min":1,"max":4}`"#]]
     .assert_eq(&got.join("\n"));
 }
+
+#[test]
+fn the_documented_example_reads() {
+    let readme = std::fs::read_to_string(super::traces().join("README.md")).unwrap();
+    let example = readme
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a json example in traces/README.md");
+    let w = parse_native(Path::new("README.md"), example).unwrap();
+    assert_eq!(w.jobs.len(), 2);
+    assert_eq!(gang(&w.spec(0).groups), "2x8");
+}
