@@ -110,6 +110,9 @@ pub enum SyntheticError {
     /// No GPUs per node.
     #[error("gpus_per_node must be positive")]
     GpusPerNode,
+    /// The jobs do not fit in memory.
+    #[error("cannot hold {0} jobs in memory")]
+    TooMany(usize),
 }
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
@@ -133,7 +136,9 @@ pub fn generate(config: &SyntheticConfig) -> Result<Workload, SyntheticError> {
     let mut shapes = GangShapes::new(config.gpus_per_node);
     let mean_gap_ms = MS_PER_HOUR / rate;
     let mut t_ms = 0.0f64;
-    w.jobs.reserve_exact(config.jobs);
+    w.jobs
+        .try_reserve_exact(config.jobs)
+        .map_err(|_| SyntheticError::TooMany(config.jobs))?;
     for i in 0..config.jobs {
         if i > 0 {
             // 1 - u is in (0, 1]: its logarithm is finite.

@@ -95,6 +95,7 @@ fn generator_rejects_bad_configs_and_tables() {
     })
     .unwrap_err();
     let empty = generate(&config(1, 1, SizeMix::Empirical(JobSizeTable::from_pairs(Vec::new())))).unwrap_err();
+    let too_many = generate(&config(1, usize::MAX, SizeMix::Gavel)).unwrap_err();
     let table = |text: &str| {
         JobSizeTable::parse(Path::new("sizes.csv"), text.to_owned())
             .unwrap_err()
@@ -103,6 +104,7 @@ fn generator_rejects_bad_configs_and_tables() {
     let got = [
         bad_rate.to_string(),
         empty.to_string(),
+        too_many.to_string(),
         table("duration_s\n5\n"),
         table("duration_s,num_gpus\n0,1\n"),
         table("duration_s,num_gpus\nNaN,1\n"),
@@ -111,6 +113,7 @@ fn generator_rejects_bad_configs_and_tables() {
     expect![[r#"
         jobs_per_hour must be a positive finite number, got 0
         the empirical size table is empty
+        cannot hold 18446744073709551615 jobs in memory
         sizes.csv:1: missing column `num_gpus`; expected columns `duration_s`, `num_gpus`
         sizes.csv:2: field `duration_s`: expected a positive number of seconds (at least 0.0005, below 10^12), found `0`
         sizes.csv:2: field `duration_s`: expected a decimal number, found `NaN`
