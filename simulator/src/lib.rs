@@ -11,4 +11,5 @@ pub mod metrics;
 pub mod openb;
 pub mod place;
 pub mod plot;
+pub mod trace;
 pub mod workload;
