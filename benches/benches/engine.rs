@@ -55,7 +55,7 @@ fn main() {
         })
         .collect();
     let t = Instant::now();
-    let workload = synthetic(jobs, 0.7 * 80_000.0, 42);
+    let workload = synthetic(jobs, 80_000.0, 42);
     let gen = t.elapsed();
     let config = SimConfig {
         scheduler: Config {

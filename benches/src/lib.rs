@@ -80,50 +80,23 @@ pub fn cycle(s: &mut Scheduler, id: u64, job: JobBuilder) -> bool {
     started
 }
 
-/// A synthetic workload of `jobs` jobs for a cluster of `gpus` GPUs at about 70 % load: Poisson arrivals,
-/// GPU counts from {1, 2, 4, 8, 16, 32} (mostly small), durations log-uniform from 1 minute to 10 hours.
+/// A synthetic workload of `jobs` jobs (the generator's Gavel size mix, seed `seed`) whose arrival rate puts a
+/// cluster of `gpus` GPUs at about 70 % load.
 pub fn synthetic(jobs: usize, gpus: f64, seed: u64) -> phalanx_sim::workload::Workload {
-    use phalanx_core::{Span, Time};
-    use phalanx_sim::workload::{TraceJob, Workload};
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut w = Workload::new("synthetic", "");
-    let q = w.queue_index("default");
-    let sizes = [(1u32, 0.55), (2, 0.15), (4, 0.12), (8, 0.12), (16, 0.04), (32, 0.02)];
-    let shapes: Vec<u32> = sizes
-        .iter()
-        .map(|(g, _)| {
-            let b = if *g <= 8 {
-                JobBuilder::new(0).gpus(*g)
-            } else {
-                JobBuilder::new(0).tasks(g / 8).gpus(8)
-            };
-            w.shape_index(b.cpu(4000).mem(16_384).build().groups)
-        })
-        .collect();
-    let mean_gpus: f64 = sizes.iter().map(|(g, p)| f64::from(*g) * p).sum();
-    let (lo, hi) = (60f64.ln(), 36_000f64.ln());
-    let mean_dur = (36_000.0 - 60.0) / (hi - lo);
-    let rate = 0.7 * gpus / (mean_gpus * mean_dur); // jobs per second
-    let mut t = 0.0f64;
-    for _ in 0..jobs {
-        t += -(1.0 - rng.gen::<f64>()).ln() / rate;
-        let u: f64 = rng.gen();
-        let mut acc = 0.0;
-        let k = sizes.iter().position(|(_, p)| {
-            acc += p;
-            u < acc
-        });
-        let k = k.unwrap_or(sizes.len() - 1);
-        let dur = (lo + rng.gen::<f64>() * (hi - lo)).exp();
-        w.jobs.push(TraceJob {
-            submit: Time((t * 1000.0) as u64),
-            duration: Span((dur * 1000.0) as u64),
-            queue: q,
-            priority: 0,
-            estimate: None,
-            shape: shapes[k],
-            line: 0,
-        });
-    }
-    w
+    use phalanx_sim::trace::synthetic::{generate, SizeMix, SyntheticConfig};
+    let config = |jobs, jobs_per_hour| SyntheticConfig {
+        seed,
+        jobs,
+        jobs_per_hour,
+        sizes: SizeMix::Gavel,
+        gpus_per_node: 8,
+        estimates: phalanx_sim::trace::Estimates::None,
+    };
+    // Mean GPU-hours per job, from a pilot sample.
+    let pilot = generate(&config(20_000, 1.0)).expect("valid generator settings");
+    let gpu_hours: f64 = (0..pilot.jobs.len())
+        .map(|i| pilot.gpus(i) as f64 * pilot.jobs[i].duration.as_millis() as f64 / 3_600_000.0)
+        .sum::<f64>()
+        / pilot.jobs.len() as f64;
+    generate(&config(jobs, 0.7 * gpus / gpu_hours)).expect("valid generator settings")
 }

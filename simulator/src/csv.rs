@@ -68,6 +68,34 @@ pub enum TraceError {
         /// The file.
         path: PathBuf,
     },
+    /// A line of a JSON Lines file is not a valid record.
+    #[error("{path}:{line}:{column}: {message}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// 1-based column where the parser stopped.
+        column: usize,
+        /// What the parser expected or found.
+        message: String,
+    },
+    /// A well-formed row describes a job that cannot be replayed (larger than its cluster, say).
+    #[error("{origin}: {problem}")]
+    Job {
+        /// Where the job came from, as `file:line`.
+        origin: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A trace needs another file (a profile, a table) that is missing or inconsistent.
+    #[error("{path}: {problem}")]
+    File {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 /// One data row, with access to fields by column and located errors.
@@ -119,6 +147,34 @@ impl<'a> Row<'a> {
     pub fn i64(&self, col: usize) -> Result<i64, TraceError> {
         self.str(col).parse().map_err(|_| self.error(col, "an integer"))
     }
+
+    /// Column `col` as a finite decimal number (`1.5`, `-2`, `3e-4`).
+    pub fn f64(&self, col: usize) -> Result<f64, TraceError> {
+        self.str(col)
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| self.error(col, "a decimal number"))
+    }
+
+    /// Column `col` as a whole non-negative number written with or without a zero fraction
+    /// (`66`, `66.0`, `66.00`), read exactly, without going through floating point. `expected` names the
+    /// quantity in the error (for instance "a whole number of seconds").
+    pub fn whole_u64(&self, col: usize, expected: &str) -> Result<u64, TraceError> {
+        parse_whole(self.str(col)).ok_or_else(|| self.error(col, expected))
+    }
+}
+
+/// `66`, `66.0` or `66.000` as 66; `None` for a non-zero fraction, a sign, or anything else.
+pub fn parse_whole(text: &str) -> Option<u64> {
+    let (int, frac) = match text.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (text, ""),
+    };
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    int.parse().ok()
 }
 
 /// A parsed CSV file: its header and lines, read whole.

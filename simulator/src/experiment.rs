@@ -72,7 +72,7 @@ fn default_sample() -> u64 {
 }
 
 /// Where the jobs come from.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TraceConfig {
     /// The trace format.
@@ -92,6 +92,12 @@ pub struct TraceConfig {
     /// Generator seed (`synthetic`).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Mean arrivals per hour (`synthetic`).
+    #[serde(default)]
+    pub jobs_per_hour: Option<f64>,
+    /// Profiles folder (`pollux`; default `traces/pollux/profiles`).
+    #[serde(default)]
+    pub profiles: Option<PathBuf>,
 }
 
 /// Trace formats.
@@ -197,6 +203,12 @@ pub enum ExperimentError {
     /// The cluster was refused by the scheduler.
     #[error(transparent)]
     Cluster(#[from] crate::engine::ClusterError),
+    /// A cluster spec does not parse.
+    #[error(transparent)]
+    Spec(#[from] crate::trace::cluster::ClusterSpecError),
+    /// The synthetic generator refused its configuration.
+    #[error("synthetic trace: {0}")]
+    Synthetic(#[from] crate::trace::synthetic::SyntheticError),
     /// Writing results failed.
     #[error("writing {path}: {source}")]
     Write {
@@ -663,4 +675,109 @@ pub fn utilization_chart(exp: &Experiment, out: &Outcome) -> Chart {
         log_x: false,
         series,
     }
+}
+
+impl TraceConfig {
+    /// A trace of `format` at `path`, with defaults for everything else.
+    pub fn new(format: TraceFormat, path: impl Into<PathBuf>) -> TraceConfig {
+        TraceConfig {
+            format,
+            path: path.into(),
+            vcs: None,
+            estimates: EstimatesConfig::None,
+            jobs: None,
+            seed: None,
+            jobs_per_hour: None,
+            profiles: None,
+        }
+    }
+}
+
+/// Reads the trace and builds the clusters an experiment names.
+pub fn load(exp: &Experiment) -> Result<Loaded, ExperimentError> {
+    use crate::trace::{self, Estimates};
+    let t = &exp.trace;
+    let estimates = match t.estimates {
+        EstimatesConfig::None => Estimates::None,
+        EstimatesConfig::Oracle => Estimates::Oracle,
+    };
+    let need_path = || {
+        if t.path.as_os_str().is_empty() {
+            Err(exp.invalid("trace.path is missing"))
+        } else {
+            Ok(t.path.as_path())
+        }
+    };
+    let mut report = None;
+    let workload = match t.format {
+        TraceFormat::Philly => trace::philly::read_philly(need_path()?, estimates)?,
+        TraceFormat::Helios => {
+            let vcs = t
+                .vcs
+                .as_deref()
+                .ok_or_else(|| exp.invalid("trace.vcs (philly_vc.csv) is required for format `helios`"))?;
+            let (w, r) = trace::philly::read_helios(need_path()?, vcs, estimates)?;
+            report = Some(r.to_string());
+            w
+        }
+        TraceFormat::Itp => trace::itp::read_itp(need_path()?, estimates)?,
+        TraceFormat::Openb => {
+            let options = trace::openb_replay::OpenbReplayOptions {
+                estimates,
+                ..Default::default()
+            };
+            let (w, r) = trace::openb_replay::read_openb_replay(need_path()?, &options)?;
+            report = Some(r.to_string());
+            w
+        }
+        TraceFormat::Pollux => {
+            let dir = t
+                .profiles
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("traces/pollux/profiles"));
+            let profiles = trace::pollux::PolluxProfiles::read(&dir)?;
+            let options = trace::pollux::PolluxOptions {
+                estimates,
+                ..Default::default()
+            };
+            trace::pollux::read_pollux(need_path()?, &profiles, &options)?
+        }
+        TraceFormat::Native => trace::native::read_native(need_path()?)?,
+        TraceFormat::Synthetic => trace::synthetic::generate(&trace::synthetic::SyntheticConfig {
+            seed: t.seed.unwrap_or(0),
+            jobs: t.jobs.unwrap_or(10_000),
+            jobs_per_hour: t.jobs_per_hour.unwrap_or(200.0),
+            sizes: trace::synthetic::SizeMix::Gavel,
+            gpus_per_node: 8,
+            estimates,
+        })?,
+    };
+    let c = &exp.cluster;
+    let given = [c.spec.is_some(), c.nodes.is_some(), c.per_queue.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    if given != 1 {
+        return Err(exp.invalid("the cluster needs exactly one of `spec`, `nodes` or `per_queue`"));
+    }
+    let mut loaded = Loaded {
+        workload,
+        report,
+        ..Loaded::default()
+    };
+    if let Some(spec) = &c.spec {
+        loaded.nodes = trace::cluster::ClusterSpec::parse(spec)?.nodes();
+    } else if let Some(path) = &c.nodes {
+        loaded.nodes = trace::cluster::openb_cluster(path)?;
+    } else if let Some(path) = &c.per_queue {
+        let model_name = c.gpu_model.as_deref().unwrap_or("nvidia/P100");
+        let model =
+            phalanx_core::GpuModel::new(model_name).map_err(|e| exp.invalid(format!("cluster.gpu_model: {e}")))?;
+        let vcs = trace::philly::read_philly_vcs(path)?;
+        for (vc, nodes) in trace::cluster::philly_vc_clusters(&vcs, &model) {
+            loaded.nodes.extend(nodes.iter().cloned());
+            loaded.per_queue.insert(vc, nodes);
+        }
+    }
+    Ok(loaded)
 }

@@ -4,6 +4,7 @@
 //! into the core's node and job models, with errors that name the file, line and field) and the
 //! experiments behind the `phalanx` command-line program.
 
+pub mod cli;
 pub mod csv;
 pub mod engine;
 pub mod experiment;
@@ -12,4 +13,5 @@ pub mod openb;
 pub mod place;
 pub mod plot;
 pub mod session;
+pub mod trace;
 pub mod workload;

@@ -131,7 +131,7 @@ pub fn parse_nodes_text(path: &Path, text: String) -> Result<Vec<OpenbNode>, Tra
 }
 
 const NODE_COLUMNS: [&str; 5] = ["sn", "cpu_milli", "memory_mib", "gpu", "model"];
-const POD_COLUMNS: [&str; 5] = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"];
+pub(crate) const POD_COLUMNS: [&str; 5] = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"];
 
 fn parse_nodes(csv: Csv) -> Result<Vec<OpenbNode>, TraceError> {
     let [sn, cpu, mem, gpu, model] = NODE_COLUMNS.map(|c| csv.col(c));
@@ -177,6 +177,11 @@ pub fn parse_pods_text(path: &Path, text: String) -> Result<Vec<OpenbPod>, Trace
 }
 
 fn parse_pods(csv: Csv) -> Result<Vec<OpenbPod>, TraceError> {
+    Ok(parse_pods_located(csv)?.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Parses the pods of `csv` (opened with at least [`POD_COLUMNS`]), each with its 1-based line.
+pub(crate) fn parse_pods_located(csv: Csv) -> Result<Vec<(usize, OpenbPod)>, TraceError> {
     let [name, cpu, mem, num_gpu, gpu_milli] = POD_COLUMNS.map(|c| csv.col(c));
     let spec = csv.opt_col("gpu_spec");
     let created = csv.opt_col("creation_time");
@@ -215,7 +220,7 @@ fn parse_pods(csv: Csv) -> Result<Vec<OpenbPod>, TraceError> {
         }
         let creation_time = created.map(|c| row.opt_u64(c)).transpose()?.flatten();
         let deletion_time = deleted.map(|c| row.opt_u64(c)).transpose()?.flatten();
-        Ok(OpenbPod {
+        let pod = OpenbPod {
             name: pod_name.to_owned(),
             cpu_milli: row.u64(cpu)?,
             memory_mib: row.u64(mem)?,
@@ -224,6 +229,7 @@ fn parse_pods(csv: Csv) -> Result<Vec<OpenbPod>, TraceError> {
             gpu_spec: models,
             creation_time,
             deletion_time,
-        })
+        };
+        Ok((row.line(), pod))
     })
 }

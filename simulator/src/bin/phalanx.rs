@@ -35,6 +35,12 @@ impl From<PlacementArg> for Placement {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Replay a trace with one queue order (default: FIFO on the Helios Philly table, per virtual cluster).
+    Simulate(phalanx_sim::cli::SimulateArgs),
+    /// Replay a trace with several queue orders side by side (default: FIFO, SJF, SRTF on the Helios Philly table).
+    Compare(phalanx_sim::cli::CompareArgs),
+    /// Run an experiment file (e.g. `experiments/helios-philly.toml`).
+    Run(phalanx_sim::cli::RunArgs),
     /// Place an openb pod list onto an openb node list at once and report what fit.
     Place {
         /// Node list (openb CSV: sn,cpu_milli,memory_mib,gpu,model).
@@ -61,6 +67,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Simulate(args) => phalanx_sim::cli::simulate(&args),
+        Command::Compare(args) => phalanx_sim::cli::compare(&args),
+        Command::Run(args) => phalanx_sim::cli::run(&args),
         Command::Place { nodes, pods, policy } => {
             let t0 = Instant::now();
             let node_list = openb::read_nodes(&nodes)?;

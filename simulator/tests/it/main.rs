@@ -2,4 +2,6 @@
 
 mod cli;
 mod engine;
+mod helios;
 mod openb;
+mod traces;
