@@ -8,6 +8,7 @@ use std::io::ErrorKind;
 
 use phalanx_sim::csv::TraceError;
 use phalanx_sim::engine::ClusterError;
+use phalanx_sim::experiment::ExperimentError;
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::PyErr;
 
@@ -21,6 +22,8 @@ pub enum Error {
     Arg(String, String),
     /// An exception raised by the user's Python code (a policy function).
     Py(PyErr),
+    /// Anything else (a `ValueError` with the message).
+    Other(String),
 }
 
 /// A `ValueError` for argument `field`.
@@ -37,6 +40,19 @@ impl From<TraceError> for Error {
 impl From<ClusterError> for Error {
     fn from(e: ClusterError) -> Error {
         Error::Cluster(e)
+    }
+}
+
+impl From<ExperimentError> for Error {
+    fn from(e: ExperimentError) -> Error {
+        match e {
+            ExperimentError::Trace(e) => Error::Trace(e),
+            ExperimentError::Cluster(e) => Error::Cluster(e),
+            ExperimentError::Spec(e) => Error::Arg("spec".into(), e.to_string()),
+            // These messages name the field first ("trace.vcs …", "cluster.gpu_model: …").
+            ExperimentError::Invalid { message, .. } => Error::Other(message),
+            e => Error::Other(e.to_string()),
+        }
     }
 }
 
@@ -61,6 +77,7 @@ impl From<Error> for PyErr {
             Error::Cluster(e) => PyValueError::new_err(format!("cluster: {e}")),
             Error::Arg(field, message) => PyValueError::new_err(format!("{field}: {message}")),
             Error::Py(e) => e,
+            Error::Other(message) => PyValueError::new_err(message),
         }
     }
 }

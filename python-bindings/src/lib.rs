@@ -27,5 +27,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<policy::NodeInfo>()?;
     m.add_function(wrap_pyfunction!(sim::simulate, m)?)?;
     m.add_function(wrap_pyfunction!(sim::compare, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::read_trace, m)?)?;
     Ok(())
 }

@@ -7,11 +7,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use phalanx_core::{Placement, PlacementPolicy, QueuePolicy, Span};
+use phalanx_core::{NodeSpec, Placement, PlacementPolicy, QueuePolicy, Span};
 use phalanx_sim::engine::{simulate_with, Outcome, SimConfig, SimResult};
-use phalanx_sim::experiment::{
-    self, ClusterConfig, EstimatesConfig, Experiment, Loaded, PolicyConfig, TraceConfig, TraceFormat,
-};
+use phalanx_sim::experiment::{self, ClusterConfig, Experiment, Loaded, PolicyConfig, TraceConfig, TraceFormat};
 use phalanx_sim::metrics::{summarize, Summary};
 use phalanx_sim::session::{Offer, Session as Driver};
 use phalanx_sim::workload::Workload;
@@ -20,7 +18,7 @@ use pyo3::prelude::*;
 use crate::arrow::{Batch, Columns};
 use crate::error::{arg, Error, Result};
 use crate::policy::{Calls, PyQueue, PyScore};
-use crate::trace::{millis, Cluster, Trace};
+use crate::trace::{Cluster, Trace};
 
 /// The scheduler configuration named by the four policy arguments; a bad name is a `ValueError` naming
 /// the argument.
@@ -76,21 +74,26 @@ fn policy_config(
     Ok((p, config))
 }
 
-fn sample_every(sample_every_s: f64) -> Result<Option<Span>> {
-    let ms = millis("sample_every_s", 0, sample_every_s).map_err(|_| {
+fn sample_every(sample_every_s: i64) -> Result<u64> {
+    u64::try_from(sample_every_s).map_err(|_| {
         arg(
             "sample_every_s",
-            format!("expected seconds ≥ 0 (0: no time series), found {sample_every_s}"),
+            format!("expected whole seconds ≥ 0 (0: no time series), found {sample_every_s}"),
         )
-    })?;
-    Ok((ms > 0).then_some(Span(ms)))
+    })
 }
 
-/// One finished simulation.
+/// One queue's (virtual cluster's) share of a run, or the whole run (`vc` = "all").
+struct Part {
+    vc: String,
+    workload: Workload,
+    result: SimResult,
+}
+
+/// One finished simulation: one part, or one per queue on a per-queue cluster.
 #[pyclass(module = "phalanx._native", frozen)]
 pub struct Run {
-    workload: Arc<Workload>,
-    result: SimResult,
+    parts: Vec<Part>,
     summary: Summary,
     /// The policy's name.
     #[pyo3(get)]
@@ -108,41 +111,53 @@ pub struct Run {
 
 #[pymethods]
 impl Run {
-    /// The run's summary: `summary.json`'s text.
+    /// The run's summary: `summary.json`'s text (for a per-queue run, all queues' jobs together, as the
+    /// `-all` rows of `summary.csv`).
     fn summary_json(&self) -> String {
         serde_json::to_string(&self.summary).expect("a summary serialises")
     }
 
-    /// One row per job, the columns of `jobs.csv` (times in seconds; missing times are null).
+    /// One row per job: `vc`, then the columns of `jobs.csv` (times in seconds; missing times are null).
+    /// `job` numbers the jobs of each part.
     fn jobs(&self, py: Python<'_>) -> Batch {
-        let (w, r) = (&*self.workload, &self.result);
         py.detach(|| {
             let secs = |ms: u64| ms as f64 / 1000.0;
-            let jobs = &r.jobs;
+            let parts = &self.parts;
+            let each = |p: &Part| p.result.jobs.len();
+            let recs = || parts.iter().flat_map(|p| p.result.jobs.iter());
             Columns::default()
-                .u64("job", (0..jobs.len() as u64).collect())
-                .str("origin", (0..jobs.len()).map(|i| w.origin(i)))
-                .str("queue", w.jobs.iter().map(|j| &w.queues[j.queue as usize]))
-                .f64("submit_s", jobs.iter().map(|j| secs(j.submit.as_millis())).collect())
+                .str(
+                    "vc",
+                    parts.iter().flat_map(|p| std::iter::repeat_n(p.vc.as_str(), each(p))),
+                )
+                .u64("job", parts.iter().flat_map(|p| 0..each(p) as u64).collect())
+                .str(
+                    "origin",
+                    parts.iter().flat_map(|p| (0..each(p)).map(|i| p.workload.origin(i))),
+                )
+                .str(
+                    "queue",
+                    parts.iter().flat_map(|p| {
+                        p.workload
+                            .jobs
+                            .iter()
+                            .map(|j| p.workload.queues[j.queue as usize].as_str())
+                    }),
+                )
+                .f64("submit_s", recs().map(|j| secs(j.submit.as_millis())).collect())
                 .opt_f64(
                     "start_s",
-                    jobs.iter().map(|j| j.start.map(|t| secs(t.as_millis()))).collect(),
+                    recs().map(|j| j.start.map(|t| secs(t.as_millis()))).collect(),
                 )
-                .opt_f64(
-                    "end_s",
-                    jobs.iter().map(|j| j.end.map(|t| secs(t.as_millis()))).collect(),
-                )
-                .opt_f64(
-                    "jct_s",
-                    jobs.iter().map(|j| j.jct().map(|s| secs(s.as_millis()))).collect(),
-                )
-                .f64("queue_s", jobs.iter().map(|j| secs(j.queue.as_millis())).collect())
-                .u32("gpus", jobs.iter().map(|j| j.gpus).collect())
-                .u32("nodes", jobs.iter().map(|j| j.nodes).collect())
-                .u32("preemptions", jobs.iter().map(|j| j.preemptions).collect())
+                .opt_f64("end_s", recs().map(|j| j.end.map(|t| secs(t.as_millis()))).collect())
+                .opt_f64("jct_s", recs().map(|j| j.jct().map(|s| secs(s.as_millis()))).collect())
+                .f64("queue_s", recs().map(|j| secs(j.queue.as_millis())).collect())
+                .u32("gpus", recs().map(|j| j.gpus).collect())
+                .u32("nodes", recs().map(|j| j.nodes).collect())
+                .u32("preemptions", recs().map(|j| j.preemptions).collect())
                 .str(
                     "outcome",
-                    jobs.iter().map(|j| match j.outcome {
+                    recs().map(|j| match j.outcome {
                         Outcome::Finished => "finished",
                         Outcome::Rejected(_) => "rejected",
                         Outcome::Unfinished => "unfinished",
@@ -150,7 +165,7 @@ impl Run {
                 )
                 .opt_str(
                     "reason",
-                    jobs.iter().map(|j| match &j.outcome {
+                    recs().map(|j| match &j.outcome {
                         Outcome::Rejected(reason) => Some(reason.to_string()),
                         _ => None,
                     }),
@@ -159,31 +174,28 @@ impl Run {
         })
     }
 
-    /// The time series: time_s, gpus_allocated, gpu_utilization, running, queued.
+    /// The time series of each part: vc, time_s, gpus_allocated, gpu_utilization, running, queued.
     fn timeseries(&self) -> Batch {
-        let r = &self.result;
-        let gpus = r.cluster_gpus as f64;
+        let parts = &self.parts;
+        let samples = || parts.iter().flat_map(|p| p.result.series.iter().map(move |s| (p, s)));
         Columns::default()
+            .str("vc", samples().map(|(p, _)| p.vc.as_str()))
             .f64(
                 "time_s",
-                r.series.iter().map(|s| s.time.as_millis() as f64 / 1000.0).collect(),
+                samples().map(|(_, s)| s.time.as_millis() as f64 / 1000.0).collect(),
             )
-            .u64("gpus_allocated", r.series.iter().map(|s| s.gpus_allocated).collect())
+            .u64("gpus_allocated", samples().map(|(_, s)| s.gpus_allocated).collect())
             .f64(
                 "gpu_utilization",
-                r.series
-                    .iter()
-                    .map(|s| {
-                        if gpus > 0.0 {
-                            s.gpus_allocated as f64 / gpus
-                        } else {
-                            0.0
-                        }
+                samples()
+                    .map(|(p, s)| match p.result.cluster_gpus {
+                        0 => 0.0,
+                        g => s.gpus_allocated as f64 / g as f64,
                     })
                     .collect(),
             )
-            .u32("running", r.series.iter().map(|s| s.running).collect())
-            .u32("queued", r.series.iter().map(|s| s.queued).collect())
+            .u32("running", samples().map(|(_, s)| s.running).collect())
+            .u32("queued", samples().map(|(_, s)| s.queued).collect())
             .finish()
     }
 
@@ -196,11 +208,16 @@ impl Run {
 }
 
 impl Run {
-    fn new(workload: Arc<Workload>, result: SimResult, policy: String, seed: u64, calls: u64, secs: f64) -> Run {
-        let summary = summarize(&result, |_| true);
+    fn new(parts: Vec<Part>, policy: String, seed: u64, calls: u64, secs: f64) -> Run {
+        let summary = match &parts[..] {
+            [one] => summarize(&one.result, |_| true),
+            parts => {
+                let results: Vec<&SimResult> = parts.iter().map(|p| &p.result).collect();
+                summarize(&experiment::combine_results(&results), |_| true)
+            }
+        };
         Run {
-            workload,
-            result,
+            parts,
             summary,
             policy,
             seed,
@@ -210,11 +227,75 @@ impl Run {
     }
 }
 
+/// The workload's parts: one per queue on a per-queue cluster (each with that queue's nodes), else one.
+fn parts<'a>(trace: &Trace, cluster: &'a Cluster) -> Result<Vec<(String, Workload, &'a [NodeSpec])>> {
+    if cluster.per_queue.is_empty() {
+        return Ok(vec![("all".to_owned(), (*trace.workload).clone(), &cluster.nodes[..])]);
+    }
+    experiment::split(&trace.workload)
+        .into_iter()
+        .map(|(vc, w)| match cluster.per_queue.get(&vc) {
+            Some(nodes) => Ok((vc, w, &nodes[..])),
+            None => Err(arg("cluster", format!("no nodes for queue `{vc}` of the trace"))),
+        })
+        .collect()
+}
+
+/// Built-in policies through the command line's experiment runner: (policy name, parts) per policy.
+fn run_builtin(
+    py: Python<'_>,
+    trace: &Trace,
+    cluster: &Cluster,
+    policies: Vec<PolicyConfig>,
+    threads: usize,
+    sample_every_s: u64,
+    seed: u64,
+) -> Result<(Vec<(String, Vec<Part>)>, f64)> {
+    let names: Vec<String> = policies.iter().map(|p| p.name.clone()).collect();
+    let split = !cluster.per_queue.is_empty();
+    if split {
+        parts(trace, cluster)?; // every queue has nodes
+    }
+    let exp = Experiment {
+        name: trace.workload.name.clone(),
+        description: String::new(),
+        trace: TraceConfig::new(TraceFormat::Native, trace.workload.source.clone()),
+        cluster: ClusterConfig::default(),
+        policies,
+        seeds: vec![seed],
+        split_by_queue: split,
+        sample_every_s,
+    };
+    let loaded = Loaded {
+        workload: (*trace.workload).clone(),
+        nodes: (*cluster.nodes).clone(),
+        per_queue: (*cluster.per_queue).clone(),
+        report: None,
+    };
+    let t0 = Instant::now();
+    let out = py.detach(|| experiment::run(&exp, &loaded, threads.max(1), |_, _| {}))?;
+    let secs = t0.elapsed().as_secs_f64();
+    let mut by_policy: Vec<(String, Vec<Part>)> = names.into_iter().map(|n| (n, Vec::new())).collect();
+    for r in out.runs {
+        let slot = by_policy
+            .iter_mut()
+            .find(|(n, _)| *n == r.policy)
+            .expect("runs of the given policies");
+        slot.1.push(Part {
+            vc: r.vc,
+            workload: r.workload,
+            result: r.result,
+        });
+    }
+    Ok((by_policy, secs))
+}
+
 /// Replays `trace` on `cluster`. `key` (a Python queue-order function) replaces `queue`, `score` (a
-/// Python node-scoring function) replaces `placement`.
+/// Python node-scoring function) replaces `placement`. On a per-queue cluster each queue's jobs run on
+/// that queue's nodes.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (trace, cluster, queue, placement, head_of_line, checkpoint, sample_every_s, seed, key, score, preemptive))]
+#[pyo3(signature = (trace, cluster, queue, placement, head_of_line, checkpoint, sample_every_s, seed, key, score, preemptive, threads))]
 pub fn simulate(
     py: Python<'_>,
     trace: &Trace,
@@ -223,43 +304,60 @@ pub fn simulate(
     placement: &str,
     head_of_line: &str,
     checkpoint: &str,
-    sample_every_s: f64,
+    sample_every_s: i64,
     seed: u64,
     key: Option<Py<PyAny>>,
     score: Option<Py<PyAny>>,
     preemptive: bool,
+    threads: usize,
 ) -> Result<Run> {
-    let name = match (&key, &score) {
-        (None, None) => queue.to_owned(),
-        _ => "python".to_owned(),
-    };
-    let (_, scheduler) = policy_config(&name, queue, placement, head_of_line, checkpoint)?;
+    let sample = sample_every(sample_every_s)?;
+    if key.is_none() && score.is_none() {
+        let (pc, _) = policy_config(queue, queue, placement, head_of_line, checkpoint)?;
+        let (mut runs, secs) = run_builtin(py, trace, cluster, vec![pc], threads, sample, seed)?;
+        let (name, parts) = runs.pop().expect("one policy");
+        return Ok(Run::new(parts, name, seed, 0, secs));
+    }
+    let (_, scheduler) = policy_config("python", queue, placement, head_of_line, checkpoint)?;
     let config = SimConfig {
         scheduler,
-        sample_every: sample_every(sample_every_s)?,
+        sample_every: (sample > 0).then(|| Span::from_secs(sample)),
     };
-    let (workload, nodes) = (&*trace.workload, &*cluster.nodes);
-    let (result, calls, error, secs) = py.detach(move || {
+    let parts = parts(trace, cluster)?;
+    let (results, calls, error, secs) = py.detach(move || {
         let t0 = Instant::now();
         let calls = Rc::new(Calls::default());
-        let q: Box<dyn QueuePolicy> = match key {
-            Some(k) => Box::new(PyQueue::new(k, preemptive, calls.clone())),
-            None => scheduler.queue.build(),
-        };
-        let p: Box<dyn PlacementPolicy> = match score {
-            Some(s) => Box::new(PyScore::new(s, calls.clone())),
-            None => scheduler.placement.build(),
-        };
-        let result = simulate_with(workload, nodes, &config, q, p);
+        let mut results = Vec::with_capacity(parts.len());
+        for (vc, w, nodes) in parts {
+            let q: Box<dyn QueuePolicy> = match &key {
+                Some(k) => Box::new(PyQueue::new(
+                    Python::attach(|py| k.clone_ref(py)),
+                    preemptive,
+                    calls.clone(),
+                )),
+                None => scheduler.queue.build(),
+            };
+            let p: Box<dyn PlacementPolicy> = match &score {
+                Some(s) => Box::new(PyScore::new(Python::attach(|py| s.clone_ref(py)), calls.clone())),
+                None => scheduler.placement.build(),
+            };
+            let r = simulate_with(&w, nodes, &config, q, p);
+            results.push(r.map(|result| Part {
+                vc,
+                workload: w,
+                result,
+            }));
+        }
         let secs = t0.elapsed().as_secs_f64();
         let count = calls.calls.get();
         let error = calls.error.borrow_mut().take();
-        (result, count, error, secs)
+        (results, count, error, secs)
     });
     if let Some(e) = error {
         return Err(Error::Py(e));
     }
-    Ok(Run::new(trace.workload.clone(), result?, name, seed, calls, secs))
+    let parts = results.into_iter().collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Run::new(parts, "python".into(), seed, calls, secs))
 }
 
 /// Several built-in policies on one trace and cluster, in parallel on `threads` threads, through the
@@ -272,7 +370,7 @@ pub fn compare(
     cluster: &Cluster,
     policies: Vec<(String, String, String, String, String)>,
     threads: usize,
-    sample_every_s: f64,
+    sample_every_s: i64,
     seed: u64,
 ) -> Result<Vec<Run>> {
     if policies.is_empty() {
@@ -291,43 +389,11 @@ pub fn compare(
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
         return Err(arg("policies", format!("two policies are named `{}`", w[0])));
     }
-    let exp = Experiment {
-        name: trace.workload.name.clone(),
-        description: String::new(),
-        trace: TraceConfig {
-            format: TraceFormat::Native,
-            path: trace.workload.source.clone(),
-            vcs: None,
-            estimates: EstimatesConfig::None,
-            jobs: None,
-            seed: None,
-        },
-        cluster: ClusterConfig::default(),
-        policies: configs,
-        seeds: vec![seed],
-        split_by_queue: false,
-        sample_every_s: sample_every(sample_every_s)?.map_or(0, |s| s.as_millis().div_ceil(1000)),
-    };
-    let loaded = Loaded {
-        workload: (*trace.workload).clone(),
-        nodes: (*cluster.nodes).clone(),
-        ..Loaded::default()
-    };
-    let t0 = Instant::now();
-    let out = py.detach(|| experiment::run(&exp, &loaded, threads.max(1), |_, _| {}));
-    let secs = t0.elapsed().as_secs_f64();
-    let out = out.map_err(|e| match e {
-        experiment::ExperimentError::Trace(e) => Error::Trace(e),
-        experiment::ExperimentError::Cluster(e) => Error::Cluster(e),
-        e => arg("policies", e.to_string()),
-    })?;
-    Ok(out
-        .runs
+    let sample = sample_every(sample_every_s)?;
+    let (runs, secs) = run_builtin(py, trace, cluster, configs, threads, sample, seed)?;
+    Ok(runs
         .into_iter()
-        .map(|r| {
-            let w = trace.workload.clone();
-            Run::new(w, r.result, r.policy, r.seed, 0, secs)
-        })
+        .map(|(name, parts)| Run::new(parts, name, seed, 0, secs))
         .collect())
 }
 
@@ -436,6 +502,11 @@ impl Session {
 
     /// What has happened so far, as a run.
     fn result(&self) -> Run {
-        Run::new(self.workload.clone(), self.driver.result(), "session".into(), 0, 0, 0.0)
+        let part = Part {
+            vc: "all".into(),
+            workload: (*self.workload).clone(),
+            result: self.driver.result(),
+        };
+        Run::new(vec![part], "session".into(), 0, 0, 0.0)
     }
 }

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use phalanx_core::{GpuModel, GpuSpec, NodeSpec, Span, TaskGroup, TaskRequest, Time, Topology};
+use phalanx_sim::experiment::{self, ClusterConfig, EstimatesConfig, TraceConfig, TraceFormat};
 use phalanx_sim::workload::{TraceJob, Workload};
 use pyo3::prelude::*;
 
 use crate::arrow::{Batch, Columns};
-use crate::error::{arg, Result};
+use crate::error::{arg, Error, Result};
 
 /// Seconds (finite, ≥ 0) to milliseconds, or what is wrong.
 pub fn millis(field: &str, row: usize, secs: f64) -> Result<u64> {
@@ -75,14 +76,63 @@ type JobState = (u64, u64, u32, i32, Option<u64>, u32, u32);
 #[pyclass(module = "phalanx._native", frozen)]
 pub struct Trace {
     pub(crate) workload: Arc<Workload>,
+    /// What the reader left out on purpose, if anything.
+    #[pyo3(get)]
+    report: Option<String>,
 }
 
 impl Trace {
     pub(crate) fn new(workload: Workload) -> Trace {
         Trace {
             workload: Arc::new(workload),
+            report: None,
         }
     }
+}
+
+/// Reads a trace (or generates one, `format="synthetic"`) as the command line's `--format` does.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (path, format, estimates, vcs, profiles, jobs, seed, jobs_per_hour))]
+pub fn read_trace(
+    py: Python<'_>,
+    path: PathBuf,
+    format: &str,
+    estimates: &str,
+    vcs: Option<PathBuf>,
+    profiles: Option<PathBuf>,
+    jobs: Option<usize>,
+    seed: Option<u64>,
+    jobs_per_hour: Option<f64>,
+) -> Result<Trace> {
+    let format: TraceFormat = serde_json::from_value(serde_json::Value::from(format)).map_err(|_| {
+        arg(
+            "format",
+            format!("unknown format `{format}` (expected philly, helios, itp, openb, pollux, native or synthetic)"),
+        )
+    })?;
+    let estimates = match estimates {
+        "none" => EstimatesConfig::None,
+        "oracle" => EstimatesConfig::Oracle,
+        e => {
+            return Err(arg(
+                "estimates",
+                format!("unknown estimates `{e}` (expected none or oracle)"),
+            ))
+        }
+    };
+    let mut config = TraceConfig::new(format, path);
+    config.estimates = estimates;
+    config.vcs = vcs;
+    config.profiles = profiles;
+    config.jobs = jobs;
+    config.seed = seed;
+    config.jobs_per_hour = jobs_per_hour;
+    let (workload, report) = py.detach(|| experiment::load_trace("trace", &config))?;
+    Ok(Trace {
+        workload: Arc::new(workload),
+        report,
+    })
 }
 
 #[pymethods]
@@ -315,15 +365,28 @@ impl Trace {
     }
 }
 
-/// The nodes of a cluster.
+/// The nodes of a cluster; for a per-queue cluster (one Philly virtual cluster per queue) also the nodes
+/// of each queue, and a simulation then runs each queue's jobs on its own nodes.
 #[pyclass(module = "phalanx._native", frozen)]
 pub struct Cluster {
     pub(crate) nodes: Arc<Vec<NodeSpec>>,
+    pub(crate) per_queue: Arc<BTreeMap<String, Vec<NodeSpec>>>,
 }
 
 impl Cluster {
     pub(crate) fn new(nodes: Vec<NodeSpec>) -> Cluster {
-        Cluster { nodes: Arc::new(nodes) }
+        Cluster {
+            nodes: Arc::new(nodes),
+            per_queue: Arc::default(),
+        }
+    }
+
+    fn load(config: ClusterConfig) -> Result<Cluster> {
+        let (nodes, per_queue) = experiment::load_cluster("cluster", &config).map_err(Error::from)?;
+        Ok(Cluster {
+            nodes: Arc::new(nodes),
+            per_queue: Arc::new(per_queue),
+        })
     }
 }
 
@@ -332,8 +395,38 @@ impl Cluster {
     /// An Alibaba openb node list (`sn,cpu_milli,memory_mib,gpu,model`).
     #[staticmethod]
     fn from_openb(py: Python<'_>, path: PathBuf) -> Result<Cluster> {
-        let nodes = py.detach(|| phalanx_sim::openb::read_nodes(&path))?;
-        Ok(Cluster::new(nodes.iter().map(|n| n.to_spec()).collect()))
+        py.detach(|| {
+            Cluster::load(ClusterConfig {
+                nodes: Some(path),
+                ..ClusterConfig::default()
+            })
+        })
+    }
+
+    /// A compact spec such as `64x8:nvidia/V100,16x4:huawei/Ascend910B`.
+    #[staticmethod]
+    fn from_spec(spec: String) -> Result<Cluster> {
+        Cluster::load(ClusterConfig {
+            spec: Some(spec),
+            ..ClusterConfig::default()
+        })
+    }
+
+    /// One cluster of 8-GPU nodes per Philly virtual cluster (`vc,node num`), as the Helios experiment.
+    #[staticmethod]
+    #[pyo3(signature = (path, gpu_model="nvidia/P100"))]
+    fn from_philly_vcs(path: PathBuf, gpu_model: &str) -> Result<Cluster> {
+        Cluster::load(ClusterConfig {
+            per_queue: Some(path),
+            gpu_model: Some(gpu_model.to_owned()),
+            ..ClusterConfig::default()
+        })
+    }
+
+    /// The queues with nodes of their own (empty unless built by `from_philly_vcs`).
+    #[getter]
+    fn queues(&self) -> Vec<String> {
+        self.per_queue.keys().cloned().collect()
     }
 
     /// A cluster from one value per node in each column.
@@ -407,19 +500,31 @@ impl Cluster {
     }
 
     fn __repr__(&self) -> String {
-        format!("Cluster(nodes={}, gpus={})", self.nodes.len(), self.gpus())
+        if self.per_queue.is_empty() {
+            format!("Cluster(nodes={}, gpus={})", self.nodes.len(), self.gpus())
+        } else {
+            format!(
+                "Cluster(nodes={}, gpus={}, queues={})",
+                self.nodes.len(),
+                self.gpus(),
+                self.per_queue.len()
+            )
+        }
     }
 
     /// Pickling: the node specs as JSON.
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        let state = serde_json::to_string(&*self.nodes).expect("node specs serialise");
+        let state = serde_json::to_string(&(&*self.nodes, &*self.per_queue)).expect("node specs serialise");
         Ok((py.get_type::<Cluster>().getattr("_from_state")?, (state,)))
     }
 
     /// Unpickling.
     #[staticmethod]
     fn _from_state(state: &str) -> Result<Cluster> {
-        let nodes = serde_json::from_str(state).map_err(|e| arg("state", e.to_string()))?;
-        Ok(Cluster::new(nodes))
+        let (nodes, per_queue) = serde_json::from_str(state).map_err(|e| arg("state", e.to_string()))?;
+        Ok(Cluster {
+            nodes: Arc::new(nodes),
+            per_queue: Arc::new(per_queue),
+        })
     }
 }

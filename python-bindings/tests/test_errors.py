@@ -13,7 +13,7 @@ import phalanx
         ({"placement": "random"}, "placement: unknown placement `random`"),
         ({"head_of_line": "jump"}, "head_of_line: unknown head_of_line `jump`"),
         ({"checkpoint": "free"}, "checkpoint: unknown checkpoint `free`"),
-        ({"sample_every_s": -1}, "sample_every_s: expected seconds"),
+        ({"sample_every_s": -1}, "sample_every_s: expected whole seconds"),
     ],
 )
 def test_bad_policy_arguments(three_jobs, one_node, kwargs, field):

@@ -13,7 +13,7 @@ def test_fifo_by_hand(three_jobs, one_node):
     r = phalanx.simulate(three_jobs, one_node, queue="fifo")
     jobs = r.jobs
     assert list(jobs.columns) == [
-        "job", "origin", "queue", "submit_s", "start_s", "end_s", "jct_s", "queue_s",
+        "vc", "job", "origin", "queue", "submit_s", "start_s", "end_s", "jct_s", "queue_s",
         "gpus", "nodes", "preemptions", "outcome", "reason",
     ]
     assert jobs["start_s"].tolist() == [0.0, 100.0, 100.0]
@@ -85,7 +85,7 @@ def test_placements_and_gangs():
 
 def test_timeseries(three_jobs, one_node):
     ts = phalanx.simulate(three_jobs, one_node, queue="sjf", sample_every_s=60).timeseries
-    assert list(ts.columns) == ["time_s", "gpus_allocated", "gpu_utilization", "running", "queued"]
+    assert list(ts.columns) == ["vc", "time_s", "gpus_allocated", "gpu_utilization", "running", "queued"]
     assert ts["time_s"].tolist() == [0.0, 110.0]
     assert ts["gpus_allocated"].tolist() == [4, 0]
     assert ts["queued"].tolist() == [1, 0]

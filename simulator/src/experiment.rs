@@ -438,6 +438,13 @@ pub fn run(
 
 /// The summary of several runs' jobs together (job-weighted), e.g. all VCs of a split experiment.
 fn combine(runs: &[&Run]) -> Summary {
+    let results: Vec<&SimResult> = runs.iter().map(|r| &r.result).collect();
+    summarize(&combine_results(&results), |_| true)
+}
+
+/// Several runs as one (their jobs in order, their clusters' GPUs, events and work added up; no time
+/// series): what the summary of a split experiment is taken over.
+pub fn combine_results(results: &[&SimResult]) -> SimResult {
     let mut all = SimResult {
         jobs: Vec::new(),
         series: Vec::new(),
@@ -446,14 +453,14 @@ fn combine(runs: &[&Run]) -> Summary {
         gpu_busy_ms: 0,
         end: phalanx_core::Time::ZERO,
     };
-    for r in runs {
-        all.jobs.extend(r.result.jobs.iter().cloned());
-        all.cluster_gpus += r.result.cluster_gpus;
-        all.events += r.result.events;
-        all.gpu_busy_ms += r.result.gpu_busy_ms;
-        all.end = all.end.max(r.result.end);
+    for r in results {
+        all.jobs.extend(r.jobs.iter().cloned());
+        all.cluster_gpus += r.cluster_gpus;
+        all.events += r.events;
+        all.gpu_busy_ms += r.gpu_busy_ms;
+        all.end = all.end.max(r.end);
     }
-    summarize(&all, |_| true)
+    all
 }
 
 /// Splits a workload by queue, in queue order; jobs keep their relative order.
@@ -695,15 +702,31 @@ impl TraceConfig {
 
 /// Reads the trace and builds the clusters an experiment names.
 pub fn load(exp: &Experiment) -> Result<Loaded, ExperimentError> {
+    let (workload, report) = load_trace(&exp.name, &exp.trace)?;
+    let (nodes, per_queue) = load_cluster(&exp.name, &exp.cluster)?;
+    Ok(Loaded {
+        workload,
+        nodes,
+        per_queue,
+        report,
+    })
+}
+
+/// Reads (or generates) the trace `t` describes, with the reader's report of what it left out, if any.
+/// `experiment` names the experiment in errors.
+pub fn load_trace(experiment: &str, t: &TraceConfig) -> Result<(Workload, Option<String>), ExperimentError> {
     use crate::trace::{self, Estimates};
-    let t = &exp.trace;
+    let invalid = |message: &str| ExperimentError::Invalid {
+        experiment: experiment.to_owned(),
+        message: message.to_owned(),
+    };
     let estimates = match t.estimates {
         EstimatesConfig::None => Estimates::None,
         EstimatesConfig::Oracle => Estimates::Oracle,
     };
     let need_path = || {
         if t.path.as_os_str().is_empty() {
-            Err(exp.invalid("trace.path is missing"))
+            Err(invalid("trace.path is missing"))
         } else {
             Ok(t.path.as_path())
         }
@@ -715,7 +738,7 @@ pub fn load(exp: &Experiment) -> Result<Loaded, ExperimentError> {
             let vcs = t
                 .vcs
                 .as_deref()
-                .ok_or_else(|| exp.invalid("trace.vcs (philly_vc.csv) is required for format `helios`"))?;
+                .ok_or_else(|| invalid("trace.vcs (philly_vc.csv) is required for format `helios`"))?;
             let (w, r) = trace::philly::read_helios(need_path()?, vcs, estimates)?;
             report = Some(r.to_string());
             w
@@ -752,32 +775,44 @@ pub fn load(exp: &Experiment) -> Result<Loaded, ExperimentError> {
             estimates,
         })?,
     };
-    let c = &exp.cluster;
+    Ok((workload, report))
+}
+
+/// Builds the cluster `c` describes: all its nodes, and for `per_queue` clusters the nodes of each queue.
+/// `experiment` names the experiment in errors.
+#[allow(clippy::type_complexity)]
+pub fn load_cluster(
+    experiment: &str,
+    c: &ClusterConfig,
+) -> Result<(Vec<NodeSpec>, BTreeMap<String, Vec<NodeSpec>>), ExperimentError> {
+    use crate::trace;
+    let invalid = |message: String| ExperimentError::Invalid {
+        experiment: experiment.to_owned(),
+        message,
+    };
     let given = [c.spec.is_some(), c.nodes.is_some(), c.per_queue.is_some()]
         .iter()
         .filter(|x| **x)
         .count();
     if given != 1 {
-        return Err(exp.invalid("the cluster needs exactly one of `spec`, `nodes` or `per_queue`"));
+        return Err(invalid(
+            "the cluster needs exactly one of `spec`, `nodes` or `per_queue`".into(),
+        ));
     }
-    let mut loaded = Loaded {
-        workload,
-        report,
-        ..Loaded::default()
-    };
+    let mut nodes = Vec::new();
+    let mut per_queue = BTreeMap::new();
     if let Some(spec) = &c.spec {
-        loaded.nodes = trace::cluster::ClusterSpec::parse(spec)?.nodes();
+        nodes = trace::cluster::ClusterSpec::parse(spec)?.nodes();
     } else if let Some(path) = &c.nodes {
-        loaded.nodes = trace::cluster::openb_cluster(path)?;
+        nodes = trace::cluster::openb_cluster(path)?;
     } else if let Some(path) = &c.per_queue {
         let model_name = c.gpu_model.as_deref().unwrap_or("nvidia/P100");
-        let model =
-            phalanx_core::GpuModel::new(model_name).map_err(|e| exp.invalid(format!("cluster.gpu_model: {e}")))?;
+        let model = phalanx_core::GpuModel::new(model_name).map_err(|e| invalid(format!("cluster.gpu_model: {e}")))?;
         let vcs = trace::philly::read_philly_vcs(path)?;
-        for (vc, nodes) in trace::cluster::philly_vc_clusters(&vcs, &model) {
-            loaded.nodes.extend(nodes.iter().cloned());
-            loaded.per_queue.insert(vc, nodes);
+        for (vc, vc_nodes) in trace::cluster::philly_vc_clusters(&vcs, &model) {
+            nodes.extend(vc_nodes.iter().cloned());
+            per_queue.insert(vc, vc_nodes);
         }
     }
-    Ok(loaded)
+    Ok((nodes, per_queue))
 }

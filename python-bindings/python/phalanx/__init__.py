@@ -39,6 +39,7 @@ __all__ = [
     "Result",
     "Trace",
     "compare",
+    "read_trace",
     "simulate",
     "sweep",
 ]
@@ -82,6 +83,41 @@ def _column(df: pd.DataFrame, name: str, kind: str, default: Any, required: bool
         row = int(bad[0])
         raise ValueError(f"{name}: row {row}: expected a whole number, found {arr[row]}")
     return arr.astype(np.int64).tolist()
+
+
+def read_trace(
+    path: Union[str, os.PathLike],
+    format: str = "native",
+    estimates: str = "none",
+    *,
+    vcs: Union[str, os.PathLike, None] = None,
+    profiles: Union[str, os.PathLike, None] = None,
+    jobs: Optional[int] = None,
+    seed: Optional[int] = None,
+    jobs_per_hour: Optional[float] = None,
+) -> "Trace":
+    """Reads a trace file, as the command line's ``--trace PATH --format FORMAT`` does.
+
+    ``format``: ``"philly"`` (Microsoft Philly ``philly.csv``, all jobs), ``"helios"`` (Philly with the
+    Helios experiment's job selection; needs ``vcs``, the ``philly_vc.csv`` table), ``"itp"`` (Microsoft ITP
+    ``clusterNN.csv``), ``"openb"`` (Alibaba openb pod list replayed in time), ``"pollux"`` (Pollux
+    ``workload-N.csv``; ``profiles`` defaults to ``traces/pollux/profiles``), ``"native"`` (Phalanx JSON
+    Lines) or ``"synthetic"`` (the seeded generator: ``jobs``, ``seed``, ``jobs_per_hour``; ``path`` unused).
+    ``estimates="oracle"`` gives the scheduler each job's true duration (what SJF and SRTF need).
+    What a reader leaves out on purpose is said in ``trace.report``.
+    """
+    return Trace(
+        _native.read_trace(
+            os.fspath(path),
+            format,
+            estimates,
+            None if vcs is None else os.fspath(vcs),
+            None if profiles is None else os.fspath(profiles),
+            jobs,
+            seed,
+            jobs_per_hour,
+        )
+    )
 
 
 class Trace:
@@ -148,6 +184,11 @@ class Trace:
         """The trace's name."""
         return self._native.name
 
+    @property
+    def report(self) -> Optional[str]:
+        """What the reader left out on purpose (e.g. the Helios window), if anything."""
+        return self._native.report
+
     def __len__(self) -> int:
         return len(self._native)
 
@@ -168,6 +209,24 @@ class Cluster:
     def from_openb(cls, path: Union[str, os.PathLike]) -> "Cluster":
         """An Alibaba openb node list (``sn,cpu_milli,memory_mib,gpu,model``)."""
         return cls(_native.Cluster.from_openb(os.fspath(path)))
+
+    @classmethod
+    def from_spec(cls, spec: str) -> "Cluster":
+        """A compact spec: pools ``COUNTxGPUS:vendor/model`` separated by commas, e.g.
+        ``"64x8:nvidia/V100,16x4:huawei/Ascend910B"``, as the command line's ``--cluster``."""
+        return cls(_native.Cluster.from_spec(spec))
+
+    @classmethod
+    def from_philly_vcs(cls, path: Union[str, os.PathLike], gpu_model: str = "nvidia/P100") -> "Cluster":
+        """One cluster of 8-GPU nodes per Philly virtual cluster (``philly_vc.csv``: ``vc,node num``), as the
+        Helios experiment and the command line's default: a simulation then runs each VC's jobs (the trace's
+        queues) on that VC's nodes, and its summary covers all VCs' jobs together."""
+        return cls(_native.Cluster.from_philly_vcs(os.fspath(path), gpu_model))
+
+    @property
+    def queues(self) -> List[str]:
+        """The queues (virtual clusters) with nodes of their own; empty for one shared cluster."""
+        return self._native.queues
 
     @classmethod
     def from_pandas(cls, df: pd.DataFrame) -> "Cluster":
@@ -230,8 +289,11 @@ def _cluster(cluster: Any) -> _native.Cluster:
 class Result:
     """One simulation: ``.summary`` (dict), ``.jobs`` and ``.timeseries`` (DataFrames, built on first use).
 
-    ``jobs`` has the columns of the command line's ``jobs.csv``: job, origin, queue, submit_s, start_s,
-    end_s, jct_s, queue_s, gpus, nodes, preemptions, outcome, reason (missing times are NaN).
+    ``summary`` has the fields of the command line's ``summary.json`` (for a per-VC cluster: all VCs' jobs
+    together, the ``-all`` row of ``summary.csv``). ``jobs`` has ``vc`` (``"all"`` on one shared cluster)
+    and the columns of ``jobs.csv``: job, origin, queue, submit_s, start_s, end_s, jct_s, queue_s, gpus,
+    nodes, preemptions, outcome, reason (missing times are NaN). ``timeseries``: vc, time_s,
+    gpus_allocated, gpu_utilization, running, queued.
     """
 
     def __init__(self, run: Any):
@@ -285,8 +347,9 @@ def simulate(
     *,
     head_of_line: str = "block",
     checkpoint: str = "helios",
-    sample_every_s: float = 60.0,
+    sample_every_s: int = 60,
     preemptive: bool = False,
+    threads: Optional[int] = None,
 ) -> Result:
     """Replays ``trace`` on ``cluster`` through the scheduling core, as ``phalanx`` does on the command line.
 
@@ -299,8 +362,10 @@ def simulate(
       room for ``demand.tasks`` tasks: the highest score wins, ties go to the lowest node id, ``-inf`` refuses.
     - ``head_of_line``: ``"block"`` (strict order) or ``"skip"`` (later jobs that fit go ahead).
     - ``checkpoint``: cost of a preemption, ``"helios"`` (7 s / 30 s / 60 s) or ``"none"``.
-    - ``sample_every_s``: time-series sampling interval (0: none). ``seed`` is recorded with the result (the
-      built-in policies are deterministic).
+    - ``sample_every_s``: time-series sampling interval in whole seconds (0: none). ``seed`` is recorded
+      with the result (the built-in policies are deterministic).
+    - On a per-VC cluster (:meth:`Cluster.from_philly_vcs`) each VC runs on its own nodes, on ``threads``
+      threads for built-in policies (default: one per CPU), as on the command line.
 
     An exception raised by a Python policy stops the run and is raised here.
     """
@@ -317,11 +382,12 @@ def simulate(
         "bestfit" if score else placement,
         head_of_line,
         checkpoint,
-        float(sample_every_s),
+        int(sample_every_s),
         int(seed),
         key,
         score,
         bool(preemptive),
+        int(threads or os.cpu_count() or 1),
     )
     return Result(run)
 
@@ -371,7 +437,7 @@ def compare(
     seed: int = 0,
     *,
     threads: Optional[int] = None,
-    sample_every_s: float = 60.0,
+    sample_every_s: int = 60,
 ) -> Comparison:
     """Runs several built-in policies on one trace and cluster in parallel (Rust threads), as the command
     line's experiments do. ``policies``: queue-order names (with ``placement``), :class:`Policy` objects, or
@@ -382,7 +448,7 @@ def compare(
         _cluster(cluster),
         [(p.name, p.queue, p.placement, p.head_of_line, p.checkpoint) for p in ps],
         int(threads or os.cpu_count() or 1),
-        float(sample_every_s),
+        int(sample_every_s),
         int(seed),
     )
     return Comparison((p.name, Result(r)) for p, r in zip(ps, runs))

@@ -33,6 +33,8 @@ class Trace:
     def name(self) -> str: ...
     @property
     def source(self) -> str: ...
+    @property
+    def report(self) -> Optional[str]: ...
     def take(self, indices: List[int]) -> Trace: ...
     def to_batch(self) -> Batch: ...
     def __len__(self) -> int: ...
@@ -43,6 +45,12 @@ class Trace:
 class Cluster:
     @staticmethod
     def from_openb(path: str) -> Cluster: ...
+    @staticmethod
+    def from_spec(spec: str) -> Cluster: ...
+    @staticmethod
+    def from_philly_vcs(path: str, gpu_model: str = "nvidia/P100") -> Cluster: ...
+    @property
+    def queues(self) -> List[str]: ...
     @staticmethod
     def from_columns(
         name: List[str], gpus: List[int], gpu_model: List[str], cpu_milli: List[int], memory_mib: List[int]
@@ -153,17 +161,28 @@ def simulate(
     placement: str,
     head_of_line: str,
     checkpoint: str,
-    sample_every_s: float,
+    sample_every_s: int,
     seed: int,
     key: Optional[Callable[[JobInfo], Any]],
     score: Optional[Callable[[DemandInfo, NodeInfo], float]],
     preemptive: bool,
+    threads: int,
 ) -> Run: ...
 def compare(
     trace: Trace,
     cluster: Cluster,
     policies: List[Tuple[str, str, str, str, str]],
     threads: int,
-    sample_every_s: float,
+    sample_every_s: int,
     seed: int,
 ) -> List[Run]: ...
+def read_trace(
+    path: str,
+    format: str,
+    estimates: str,
+    vcs: Optional[str],
+    profiles: Optional[str],
+    jobs: Optional[int],
+    seed: Optional[int],
+    jobs_per_hour: Optional[float],
+) -> Trace: ...
