@@ -70,6 +70,9 @@ def _utilization(s: StepStats) -> float:
     return s.gpu_s / 3600.0 / max(s.cluster_gpus, 1)
 
 
+#: The bound of unbounded observations (GPUs, tasks, hours, jobs): far beyond any trace.
+_HIGH = 1e9
+
 _REWARDS: Dict[str, Callable[[StepStats], float]] = {"queue_delay": _queue_delay, "utilization": _utilization}
 
 
@@ -116,10 +119,10 @@ class SchedulingEnv(gymnasium.Env):
         max_gpus = float(nodes["gpus"].max()) if len(nodes) else 0.0
         self.observation_space = spaces.Dict(
             {
-                "jobs": spaces.Box(0.0, np.inf, (self.max_jobs, 4), np.float32),
+                "jobs": spaces.Box(0.0, _HIGH, (self.max_jobs, 4), np.float32),
                 "job_mask": spaces.MultiBinary(self.max_jobs),
                 "free_gpus": spaces.Box(0.0, max_gpus, (self.max_nodes,), np.float32),
-                "waiting": spaces.Box(0.0, np.inf, (1,), np.float32),
+                "waiting": spaces.Box(0.0, _HIGH, (1,), np.float32),
             }
         )
         self.action_space = spaces.Discrete(self.max_jobs + 1)
