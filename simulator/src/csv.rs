@@ -119,6 +119,15 @@ impl<'a> Row<'a> {
     pub fn i64(&self, col: usize) -> Result<i64, TraceError> {
         self.str(col).parse().map_err(|_| self.error(col, "an integer"))
     }
+
+    /// Column `col` as a finite decimal number.
+    pub fn f64(&self, col: usize) -> Result<f64, TraceError> {
+        self.str(col)
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| self.error(col, "a decimal number"))
+    }
 }
 
 /// A parsed CSV file: its header and lines, read whole.

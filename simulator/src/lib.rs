@@ -6,4 +6,5 @@
 
 pub mod csv;
 pub mod openb;
+pub mod pack;
 pub mod place;

@@ -59,7 +59,7 @@ impl PlacementPolicy for Random {
             n => self.feasible[self.rng.below(n as u64) as usize],
         };
         let device = if p.is_shared() {
-            let lefts = self.table.lefts(&self.table.snaps()[i]);
+            let lefts = self.table.lefts(i);
             let eligible = lefts.iter().filter(|&&g| g >= p.milli).count();
             let pick = if eligible > 1 {
                 self.rng.below(eligible as u64) as usize
@@ -101,13 +101,41 @@ impl DotProd {
     }
 }
 
+#[inline]
 pub(crate) fn dot_prod_score(s: &Snap, p: &Pod) -> i64 {
-    let node = [s.cpu_free as f64 / MAX_SPEC_CPU, s.gpu_left as f64 / MAX_SPEC_GPU];
-    let pod = [p.cpu_nz as f64 / MAX_SPEC_CPU, p.total_milli() as f64 / MAX_SPEC_GPU];
+    dot_prod_fast(s.cpu_free, u64::from(s.gpu_left), p.cpu_nz, p.total_milli())
+}
+
+/// DotProd's score as the reference evaluates it, in doubles.
+pub(crate) fn dot_prod_float(cpu_free: u64, gpu_free: u64, cpu: u64, gpu: u64) -> i64 {
+    let node = [cpu_free as f64 / MAX_SPEC_CPU, gpu_free as f64 / MAX_SPEC_GPU];
+    let pod = [cpu as f64 / MAX_SPEC_CPU, gpu as f64 / MAX_SPEC_GPU];
     let mut d = 0.0;
     d += node[0] * pod[0];
     d += node[1] * pod[1];
     (100.0 * (1.0 - d / 2.0)) as i64
+}
+
+/// The same integer without floating point where that is safe. Exactly, the score is
+/// `⌊(100·128000² − 50·(cpu_free·cpu + 256·gpu_free·gpu)) / 128000²⌋`; the doubles' rounding error is far
+/// below the distance of that fraction from an integer unless it *is* an integer, where the doubles may
+/// land just below it, so those cases take the reference's path.
+#[inline]
+pub(crate) fn dot_prod_fast(cpu_free: u64, gpu_free: u64, cpu: u64, gpu: u64) -> i64 {
+    const DEN: u64 = 128_000 * 128_000;
+    const LIMIT: u64 = 1 << 31;
+    if cpu_free >= LIMIT || gpu_free >= LIMIT || cpu >= LIMIT || gpu >= LIMIT {
+        return dot_prod_float(cpu_free, gpu_free, cpu, gpu);
+    }
+    // Below 2^31 each product is below 2^62 and 50·m below 2^70 only if the products are huge: check.
+    let m = (cpu_free * cpu).checked_add(256u64.saturating_mul(gpu_free * gpu));
+    let Some(m50) = m.and_then(|m| m.checked_mul(50)) else {
+        return dot_prod_float(cpu_free, gpu_free, cpu, gpu);
+    };
+    match (100 * DEN).checked_sub(m50) {
+        Some(num) if num % DEN != 0 => (num / DEN) as i64,
+        _ => dot_prod_float(cpu_free, gpu_free, cpu, gpu),
+    }
 }
 
 impl PlacementPolicy for DotProd {
@@ -141,19 +169,20 @@ impl GpuClustering {
     }
 }
 
-pub(crate) fn clustering_score(s: &Snap, p: &Pod) -> i64 {
+/// `tags`: the node's GPU-affinity tags.
+pub(crate) fn clustering_score(s: &Snap, tags: u128, p: &Pod) -> i64 {
     let tag = p.tag();
     if tag == 0 {
         return 0;
     }
-    let base = 25 * (MAX_SPEC_GPU_MILLI - s.gpu_left as i64) / MAX_SPEC_GPU_MILLI;
-    let bonus = if s.tags & tag != 0 {
-        if s.tags == tag {
+    let base = 25 * (MAX_SPEC_GPU_MILLI - i64::from(s.gpu_left)) / MAX_SPEC_GPU_MILLI;
+    let bonus = if tags & tag != 0 {
+        if tags == tag {
             75
         } else {
             50
         }
-    } else if s.tags == 0 {
+    } else if tags == 0 {
         25
     } else {
         0
@@ -169,8 +198,10 @@ impl PlacementPolicy for GpuClustering {
     fn choose(&mut self, view: &ClusterView<'_>, demand: &Demand, tasks: u32) -> Option<Choice> {
         self.table.refresh(view);
         let p = Pod::of(demand);
-        self.table
-            .best(view, demand, tasks, &p, |_, s| (clustering_score(s, &p), None))
+        let table = &self.table;
+        table.best(view, demand, tasks, &p, |i, s| {
+            (clustering_score(s, table.meta(i).tags, &p), None)
+        })
     }
 }
 
@@ -238,8 +269,8 @@ impl PlacementPolicy for GpuPacking {
         self.table.refresh(view);
         let p = Pod::of(demand);
         let table = &self.table;
-        table.best(view, demand, tasks, &p, |_, s| {
-            (packing_score(table.sorted(s), &p), None)
+        table.best(view, demand, tasks, &p, |i, _| {
+            (packing_score(table.sorted(i), &p), None)
         })
     }
 }
@@ -263,15 +294,39 @@ impl BestFit {
     }
 }
 
+#[inline]
 pub(crate) fn best_fit_score(s: &Snap, p: &Pod) -> i64 {
-    let total = p.total_milli();
-    if s.cpu_free < p.cpu_nz || s.gpu_left < total {
+    best_fit_fast(s.cpu_free, u64::from(s.gpu_left), p.cpu_nz, p.total_milli())
+}
+
+/// BestFit's score as the reference evaluates it, in doubles (0 if the request exceeds what is free).
+pub(crate) fn best_fit_float(cpu_free: u64, gpu_free: u64, cpu: u64, gpu: u64) -> i64 {
+    if cpu_free < cpu || gpu_free < gpu {
         return 0;
     }
     let mut x = 0.0;
-    x += (s.cpu_free - p.cpu_nz) as f64 / MAX_SPEC_CPU * 0.5;
-    x += (s.gpu_left - total) as f64 / MAX_SPEC_GPU * 0.5;
+    x += (cpu_free - cpu) as f64 / MAX_SPEC_CPU * 0.5;
+    x += (gpu_free - gpu) as f64 / MAX_SPEC_GPU * 0.5;
     ((1.0 - x) * 100.0) as i64
+}
+
+/// The same integer without floating point where that is safe: exactly, the score is
+/// `⌊(256000 − (cpu_free − cpu) − 16·(gpu_free − gpu)) / 2560⌋` (truncated towards zero), and the doubles
+/// can only disagree where that fraction is an integer, which takes the reference's path.
+#[inline]
+pub(crate) fn best_fit_fast(cpu_free: u64, gpu_free: u64, cpu: u64, gpu: u64) -> i64 {
+    if cpu_free < cpu || gpu_free < gpu {
+        return 0;
+    }
+    const LIMIT: u64 = 1 << 40;
+    if cpu_free >= LIMIT || gpu_free >= LIMIT {
+        return best_fit_float(cpu_free, gpu_free, cpu, gpu);
+    }
+    let num = 256_000 - (cpu_free - cpu) as i64 - 16 * (gpu_free - gpu) as i64;
+    if num % 2560 == 0 {
+        return best_fit_float(cpu_free, gpu_free, cpu, gpu);
+    }
+    num / 2560
 }
 
 impl PlacementPolicy for BestFit {
@@ -374,30 +429,26 @@ impl FgdState {
     }
 
     fn score(&mut self, table: &NodeTable, class: usize, i: usize, s: &Snap, p: &Pod) -> (i64, Option<u32>) {
+        let version = table.meta(i).version;
         let c = self.cache[class][i];
-        let (score, device) = if c.version == s.version {
+        let (score, device) = if c.version == version {
             (c.score, c.device)
         } else {
-            let (score, device) = self.compute(table, i, s, p);
-            self.cache[class][i] = Cached {
-                version: s.version,
-                score,
-                device,
-            };
+            let (score, device) = self.compute(table, i, version, s, p);
+            self.cache[class][i] = Cached { version, score, device };
             (score, device)
         };
         (i64::from(score), (device != NO_DEVICE).then_some(device))
     }
 
-    fn compute(&mut self, table: &NodeTable, i: usize, s: &Snap, p: &Pod) -> (i32, u32) {
-        let sorted = table.sorted(s);
-        let before = if self.before[i].0 == s.version {
+    fn compute(&mut self, table: &NodeTable, i: usize, version: u64, s: &Snap, p: &Pod) -> (i32, u32) {
+        let sorted = table.sorted(i);
+        let model = s.model();
+        let before = if self.before[i].0 == version {
             self.before[i].1
         } else {
-            let f = self
-                .measure
-                .frag_memo(&mut self.memo, s.model, s.cpu_free as i64, sorted);
-            self.before[i] = (s.version, f);
+            let f = self.measure.frag_memo(&mut self.memo, model, s.cpu_free as i64, sorted);
+            self.before[i] = (version, f);
             f
         };
         let cpu_after = s.cpu_free as i64 - p.cpu_nz as i64;
@@ -408,7 +459,7 @@ impl FgdState {
             let mut tried = [(0u32, 0i32); MAX_GPUS_PER_NODE];
             let mut n_tried = 0;
             let mut best: Option<(i32, u32)> = None;
-            for (d, &g) in table.lefts(s).iter().enumerate() {
+            for (d, &g) in table.lefts(i).iter().enumerate() {
                 if g < p.milli {
                     continue;
                 }
@@ -422,7 +473,7 @@ impl FgdState {
                             buf.swap(at - 1, at);
                             at -= 1;
                         }
-                        let after = self.measure.frag_memo(&mut self.memo, s.model, cpu_after, &buf[..n]);
+                        let after = self.measure.frag_memo(&mut self.memo, model, cpu_after, &buf[..n]);
                         let sc = sigmoid_score(before, after);
                         tried[n_tried] = (g, sc);
                         n_tried += 1;
@@ -450,7 +501,7 @@ impl FgdState {
                 }
                 buf[..n].sort_unstable();
             }
-            let after = self.measure.frag_memo(&mut self.memo, s.model, cpu_after, &buf[..n]);
+            let after = self.measure.frag_memo(&mut self.memo, model, cpu_after, &buf[..n]);
             (sigmoid_score(before, after), NO_DEVICE)
         }
     }

@@ -25,6 +25,9 @@ pub(crate) struct Pod {
     pub gpus: u32,
     /// Allowed models.
     pub models: ModelSet,
+    /// The filter's GPU thresholds: fully free devices and the most free milli on one device needed.
+    need_whole: u32,
+    need_max: u32,
 }
 
 impl Pod {
@@ -37,6 +40,8 @@ impl Pod {
             milli: if gpu { d.gpu_milli } else { 0 },
             gpus: if gpu { d.gpus } else { 0 },
             models: d.models,
+            need_whole: if gpu && d.gpu_milli >= WHOLE_GPU { d.gpus } else { 0 },
+            need_max: if gpu && d.gpu_milli < WHOLE_GPU { d.gpu_milli } else { 0 },
         }
     }
 
@@ -62,23 +67,38 @@ impl Pod {
     }
 }
 
-/// One node's free resources, as the policies read them.
+/// One node's free resources, as the filter and the simple scores read them (kept small: every
+/// placement reads all of them).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Snap {
-    /// The node's version when copied; 0: no such node.
-    pub version: u64,
-    /// Its place in the seeded node order (smaller wins ties).
-    pub rank: u64,
-    pub schedulable: bool,
-    pub model: Option<ModelId>,
     pub cpu_free: u64,
     pub mem_free: u64,
+    /// Its place in the seeded node order (smaller wins ties).
+    pub rank: u64,
     /// Free milli-GPU over its devices (unhealthy ones count as fully used).
-    pub gpu_left: u64,
+    pub gpu_left: u32,
     /// Devices with all 1000 milli free.
     pub free_whole: u32,
     /// The most free milli on one device.
     pub max_free: u32,
+    /// Its GPU model's id (`NO_MODEL` for a CPU-only node).
+    pub model: u8,
+    pub schedulable: bool,
+}
+
+const NO_MODEL: u8 = u8::MAX;
+
+impl Snap {
+    pub fn model(&self) -> Option<ModelId> {
+        (self.model != NO_MODEL).then_some(ModelId(self.model))
+    }
+}
+
+/// The rest of a node's copy.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Meta {
+    /// The node's version when copied; 0: no such node.
+    pub version: u64,
     /// Where its devices' free milli sit in [`NodeTable`]'s arenas, and how many devices it has.
     off: u32,
     n: u32,
@@ -93,6 +113,7 @@ pub(crate) struct NodeTable {
     /// The cluster stamp the copy is current with.
     seen: u64,
     snaps: Vec<Snap>,
+    metas: Vec<Meta>,
     /// Free milli per device, in device order.
     lefts: Vec<u32>,
     /// The same, ascending.
@@ -111,6 +132,7 @@ impl NodeTable {
             seed,
             seen: 0,
             snaps: Vec::new(),
+            metas: Vec::new(),
             lefts: Vec::new(),
             sorted: Vec::new(),
         }
@@ -132,21 +154,22 @@ impl NodeTable {
         let i = id.0 as usize;
         if self.snaps.len() <= i {
             self.snaps.resize(i + 1, Snap::default());
+            self.metas.resize(i + 1, Meta::default());
         }
         let Some(node) = view.node(id) else {
-            self.snaps[i].version = 0;
+            self.metas[i].version = 0;
             self.snaps[i].schedulable = false;
             return;
         };
         let n = node.gpu_count();
-        let mut s = self.snaps[i];
-        if s.n != n {
-            s.off = self.lefts.len() as u32;
-            s.n = n;
+        let mut m = self.metas[i];
+        if m.n != n {
+            m.off = self.lefts.len() as u32;
+            m.n = n;
             self.lefts.resize(self.lefts.len() + n as usize, 0);
             self.sorted.resize(self.sorted.len() + n as usize, 0);
         }
-        let range = s.off as usize..(s.off + s.n) as usize;
+        let range = m.off as usize..(m.off + m.n) as usize;
         let lefts = &mut self.lefts[range.clone()];
         for g in node.gpus() {
             lefts[g.index as usize] = if g.health == GpuHealth::Healthy {
@@ -158,28 +181,30 @@ impl NodeTable {
         let sorted = &mut self.sorted[range];
         sorted.copy_from_slice(lefts);
         sorted.sort_unstable();
-        s.version = node.version();
-        s.rank = node_rank(self.seed, id);
-        s.schedulable = node.state() == NodeState::Schedulable;
-        s.model = node.model();
-        s.cpu_free = node.cpu_free();
-        s.mem_free = node.memory_free();
-        s.gpu_left = lefts.iter().map(|&g| u64::from(g)).sum();
-        s.free_whole = lefts.iter().filter(|&&g| g >= WHOLE_GPU).count() as u32;
-        s.max_free = sorted.last().copied().unwrap_or(0);
-        s.tags = 0;
+        m.version = node.version();
+        m.tags = 0;
         for t in node.tasks() {
             let k = t.gpus.len();
             if k == 0 {
                 continue;
             }
-            s.tags |= if k == 1 && t.gpu_milli < WHOLE_GPU {
+            m.tags |= if k == 1 && t.gpu_milli < WHOLE_GPU {
                 1
             } else {
                 1u128 << k.min(127)
             };
         }
-        self.snaps[i] = s;
+        self.metas[i] = m;
+        self.snaps[i] = Snap {
+            cpu_free: node.cpu_free(),
+            mem_free: node.memory_free(),
+            rank: node_rank(self.seed, id),
+            gpu_left: lefts.iter().sum(),
+            free_whole: lefts.iter().filter(|&&g| g >= WHOLE_GPU).count() as u32,
+            max_free: sorted.last().copied().unwrap_or(0),
+            model: node.model().map_or(NO_MODEL, |m| m.0),
+            schedulable: node.state() == NodeState::Schedulable,
+        };
     }
 
     /// The nodes' copies, by node id.
@@ -187,29 +212,30 @@ impl NodeTable {
         &self.snaps
     }
 
-    /// A node's devices' free milli, in device order.
-    pub fn lefts(&self, s: &Snap) -> &[u32] {
-        &self.lefts[s.off as usize..(s.off + s.n) as usize]
+    /// The rest of node `i`'s copy.
+    pub fn meta(&self, i: usize) -> &Meta {
+        &self.metas[i]
     }
 
-    /// A node's devices' free milli, ascending.
-    pub fn sorted(&self, s: &Snap) -> &[u32] {
-        &self.sorted[s.off as usize..(s.off + s.n) as usize]
+    /// Node `i`'s devices' free milli, in device order.
+    pub fn lefts(&self, i: usize) -> &[u32] {
+        let m = &self.metas[i];
+        &self.lefts[m.off as usize..(m.off + m.n) as usize]
+    }
+
+    /// Node `i`'s devices' free milli, ascending.
+    pub fn sorted(&self, i: usize) -> &[u32] {
+        let m = &self.metas[i];
+        &self.sorted[m.off as usize..(m.off + m.n) as usize]
     }
 
     /// The filter: whether one task of `p` fits the node now (CPU, memory, GPU model, devices).
     #[inline]
     pub fn fits(s: &Snap, p: &Pod) -> bool {
-        s.schedulable
-            && s.cpu_free >= p.cpu
-            && s.mem_free >= p.mem
-            && (p.gpus == 0
-                || s.model.is_some_and(|m| p.models.contains(m))
-                    && if p.milli >= WHOLE_GPU {
-                        s.free_whole >= p.gpus
-                    } else {
-                        s.max_free >= p.milli
-                    })
+        // Evaluated without short-circuits: one hard-to-predict branch instead of several.
+        let model_ok = (s.model != NO_MODEL) & ((p.models.bits() >> (s.model & 0x7f)) & 1 != 0);
+        let gpu_ok = model_ok & (s.free_whole >= p.need_whole) & (s.max_free >= p.need_max);
+        s.schedulable & (s.cpu_free >= p.cpu) & (s.mem_free >= p.mem) & ((p.gpus == 0) | gpu_ok)
     }
 
     /// The feasible node with the highest score, ties broken by the seeded node order. `score` gives a

@@ -8,7 +8,10 @@ use std::rc::Rc;
 use expect_test::{expect, Expect};
 
 use super::frag::{FragMemo, PodShape, TypicalPods};
-use super::policies::{best_fit_score, clustering_score, dot_prod_score, packing_score, sigmoid_score};
+use super::policies::{
+    best_fit_fast, best_fit_float, best_fit_score, clustering_score, dot_prod_fast, dot_prod_float, dot_prod_score,
+    packing_score, sigmoid_score,
+};
 use super::table::{NodeTable, Pod};
 use super::{Fgd, PaperPolicy};
 use crate::builders::{JobBuilder, NodeBuilder};
@@ -111,8 +114,8 @@ fn packing_scores() {
     let mut c = Pinned::new(&[gpu_node(4, 64_000), gpu_node(4, 64_000)]);
     c.put(JobBuilder::new(0).share(700), 1, Some(0)); // n1: [300, 1000, 1000, 1000]
     let t = c.table();
-    let idle = t.sorted(&t.snaps()[0]);
-    let used = t.sorted(&t.snaps()[1]);
+    let idle = t.sorted(0);
+    let used = t.sorted(1);
     assert_eq!(used, [300, 1000, 1000, 1000]);
     let share = |m| Pod::of(&demand(1000, 1, m));
     // Idle node: max(33 - 4, 4).
@@ -131,18 +134,18 @@ fn clustering_scores() {
     let mut c = Pinned::new(&[gpu_node(8, 96_000), gpu_node(8, 96_000), gpu_node(2, 32_000)]);
     c.put(JobBuilder::new(0).share(500), 1, Some(0));
     let t = c.table();
-    let [idle, shared, small] = [0, 1, 2].map(|i| t.snaps()[i]);
+    let score = |i: usize, p: &Pod| clustering_score(&t.snaps()[i], t.meta(i).tags, p);
     let share = Pod::of(&demand(1000, 1, 300));
     let whole = Pod::of(&demand(1000, 1, 1000));
     // Idle 8-GPU node: 25 * 0 / 8000 + 25.
-    assert_eq!(clustering_score(&idle, &share), 25);
+    assert_eq!(score(0, &share), 25);
     // Only shared-GPU tasks on it: 25 * 500 / 8000 = 1, + 75.
-    assert_eq!(clustering_score(&shared, &share), 76);
+    assert_eq!(score(1, &share), 76);
     // Other kinds only: 1 + 0.
-    assert_eq!(clustering_score(&shared, &whole), 1);
+    assert_eq!(score(1, &whole), 1);
     // A small idle node scores higher: 25 * 6000 / 8000 = 18, + 25.
-    assert_eq!(clustering_score(&small, &whole), 43);
-    assert_eq!(clustering_score(&small, &Pod::of(&demand(1000, 0, 0))), 0);
+    assert_eq!(score(2, &whole), 43);
+    assert_eq!(score(2, &Pod::of(&demand(1000, 0, 0))), 0);
 }
 
 #[test]
@@ -488,4 +491,43 @@ fn change_feed_lists_changed_nodes() {
     let mut t = NodeTable::new(0);
     t.refresh(&view);
     assert!(!t.snaps()[2].schedulable && t.snaps()[1].schedulable);
+}
+
+proptest::proptest! {
+    /// The integer fast paths of BestFit and DotProd give exactly the reference's doubles' results.
+    #[test]
+    fn fast_scores_match_the_reference_doubles(
+        cpu_free in 0u64..300_000,
+        gpu_free in 0u64..20_000,
+        cpu_frac in 0u64..=100,
+        gpu_frac in 0u64..=100,
+        round in proptest::bool::ANY,
+    ) {
+        let (mut cpu, mut gpu) = (cpu_free * cpu_frac / 100, gpu_free * gpu_frac / 100);
+        if round {
+            // Round values, as in real traces, hit the integer boundaries where the doubles matter.
+            cpu -= cpu % 1000;
+            gpu -= gpu % 100;
+        }
+        proptest::prop_assert_eq!(best_fit_fast(cpu_free, gpu_free, cpu, gpu), best_fit_float(cpu_free, gpu_free, cpu, gpu));
+        proptest::prop_assert_eq!(dot_prod_fast(cpu_free, gpu_free, cpu, gpu), dot_prod_float(cpu_free, gpu_free, cpu, gpu));
+    }
+}
+
+#[test]
+fn fast_scores_match_on_boundaries() {
+    // Exactly on an integer score the doubles may fall below it: these take the reference's path.
+    for (cf, gf, c, g) in [
+        (64_000, 0, 0, 0),
+        (2560, 0, 0, 0),
+        (128_000, 8000, 0, 0),
+        (66_560, 2000, 0, 0),
+    ] {
+        assert_eq!(best_fit_fast(cf, gf, c, g), best_fit_float(cf, gf, c, g), "{cf} {gf}");
+        assert_eq!(
+            dot_prod_fast(cf, gf, cf, gf),
+            dot_prod_float(cf, gf, cf, gf),
+            "{cf} {gf}"
+        );
+    }
 }
