@@ -293,7 +293,7 @@ fn pack_cmd(args: PackArgs) -> Result<()> {
         if let Some(r) = rejected.first() {
             let (pod, why) = r.reject_example.clone().unwrap_or_default();
             println!(
-                "  note: {} pods of {} can never run on this cluster and count as failed (e.g. {pod}: {why})",
+                "  note: {} pod(s) of {} can never run on this cluster and count as failed (e.g. {pod}: {why})",
                 r.rejected,
                 w.name()
             );
