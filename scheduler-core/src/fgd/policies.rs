@@ -45,8 +45,8 @@ impl PlacementPolicy for Random {
         self.table.refresh(view);
         let p = Pod::of(demand);
         self.feasible.clear();
-        for (i, s) in self.table.snaps().iter().enumerate() {
-            if NodeTable::fits(s, &p)
+        for i in self.table.candidates(&p) {
+            if NodeTable::fits(&self.table.snaps()[i], &p)
                 && (tasks <= 1 || view.node(NodeId(i as u32)).is_some_and(|n| n.room_for(demand) >= tasks))
             {
                 self.feasible.push(i);

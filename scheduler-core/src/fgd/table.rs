@@ -2,7 +2,7 @@
 //! through the cluster's change feed, the feasibility filter, and the seeded node order that breaks ties.
 
 use crate::cluster::Demand;
-use crate::model::{ModelId, ModelSet};
+use crate::model::ModelId;
 use crate::policy::Choice;
 use crate::rng::mix64;
 use crate::spec::{GpuHealth, NodeId, NodeState, WHOLE_GPU};
@@ -23,11 +23,11 @@ pub(crate) struct Pod {
     pub milli: u32,
     /// Devices.
     pub gpus: u32,
-    /// Allowed models.
-    pub models: ModelSet,
     /// The filter's GPU thresholds: fully free devices and the most free milli on one device needed.
     need_whole: u32,
     need_max: u32,
+    /// The allowed models as two 64-bit words (cheaper to test than a 128-bit shift).
+    model_words: [u64; 2],
 }
 
 impl Pod {
@@ -39,9 +39,9 @@ impl Pod {
             mem: d.memory_mib,
             milli: if gpu { d.gpu_milli } else { 0 },
             gpus: if gpu { d.gpus } else { 0 },
-            models: d.models,
             need_whole: if gpu && d.gpu_milli >= WHOLE_GPU { d.gpus } else { 0 },
             need_max: if gpu && d.gpu_milli < WHOLE_GPU { d.gpu_milli } else { 0 },
+            model_words: [d.models.bits() as u64, (d.models.bits() >> 64) as u64],
         }
     }
 
@@ -67,26 +67,31 @@ impl Pod {
     }
 }
 
-/// One node's free resources, as the filter and the simple scores read them (kept small: every
-/// placement reads all of them).
+/// One node's free resources, as the filter and the simple scores read them (kept small: a placement
+/// reads every candidate node's).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Snap {
     pub cpu_free: u64,
     pub mem_free: u64,
-    /// Its place in the seeded node order (smaller wins ties).
-    pub rank: u64,
     /// Free milli-GPU over its devices (unhealthy ones count as fully used).
     pub gpu_left: u32,
-    /// Devices with all 1000 milli free.
-    pub free_whole: u32,
+    /// Its place in the seeded node order (smaller wins ties; equal ranks go to the smaller id).
+    pub rank: u32,
     /// The most free milli on one device.
-    pub max_free: u32,
+    pub max_free: u16,
+    /// Devices with all 1000 milli free.
+    pub free_whole: u8,
     /// Its GPU model's id (`NO_MODEL` for a CPU-only node).
     pub model: u8,
     pub schedulable: bool,
 }
 
 const NO_MODEL: u8 = u8::MAX;
+
+/// Free milli on one device that the candidate sets of shared-GPU tasks distinguish.
+const SHARE_LEVELS: [u32; 5] = [1, 200, 400, 600, 800];
+/// Fully free devices that the candidate sets of whole-GPU tasks distinguish.
+const WHOLE_LEVELS: [u32; 4] = [1, 2, 4, 8];
 
 impl Snap {
     pub fn model(&self) -> Option<ModelId> {
@@ -118,12 +123,27 @@ pub(crate) struct NodeTable {
     lefts: Vec<u32>,
     /// The same, ascending.
     sorted: Vec<u32>,
+    /// Bit sets of schedulable nodes by free GPU capacity: `share[l]` holds the nodes with a device
+    /// with at least [`SHARE_LEVELS`]`[l]` milli free, `whole[l]` those with at least
+    /// [`WHOLE_LEVELS`]`[l]` fully free devices. A GPU task looks only at the smallest set that must
+    /// contain every node its GPUs fit.
+    share: [Vec<u64>; SHARE_LEVELS.len()],
+    whole: [Vec<u64>; WHOLE_LEVELS.len()],
 }
 
-/// A node's place in the tie-breaking order of `seed`: a bijective mix of the seed and the node id, so
-/// the order is a seeded random permutation that extends to nodes added later.
-pub(crate) fn node_rank(seed: u64, id: NodeId) -> u64 {
-    mix64(mix64(seed).wrapping_add(u64::from(id.0).wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+/// A node's place in the tie-breaking order of `seed`: 32 bits of a mix of the seed and the node id, so
+/// the order (rank, then id) is a seeded random permutation that extends to nodes added later.
+pub(crate) fn node_rank(seed: u64, id: NodeId) -> u32 {
+    (mix64(mix64(seed).wrapping_add(u64::from(id.0).wrapping_mul(0x9e37_79b9_7f4a_7c15))) >> 32) as u32
+}
+
+fn set_bit(bits: &mut [u64], i: usize, on: bool) {
+    let (w, b) = (i / 64, i % 64);
+    if on {
+        bits[w] |= 1 << b;
+    } else {
+        bits[w] &= !(1 << b);
+    }
 }
 
 impl NodeTable {
@@ -135,6 +155,8 @@ impl NodeTable {
             metas: Vec::new(),
             lefts: Vec::new(),
             sorted: Vec::new(),
+            share: Default::default(),
+            whole: Default::default(),
         }
     }
 
@@ -155,10 +177,16 @@ impl NodeTable {
         if self.snaps.len() <= i {
             self.snaps.resize(i + 1, Snap::default());
             self.metas.resize(i + 1, Meta::default());
+            for set in self.share.iter_mut().chain(self.whole.iter_mut()) {
+                set.resize(i / 64 + 1, 0);
+            }
         }
         let Some(node) = view.node(id) else {
             self.metas[i].version = 0;
             self.snaps[i].schedulable = false;
+            for set in self.share.iter_mut().chain(self.whole.iter_mut()) {
+                set_bit(set, i, false);
+            }
             return;
         };
         let n = node.gpu_count();
@@ -195,16 +223,43 @@ impl NodeTable {
             };
         }
         self.metas[i] = m;
-        self.snaps[i] = Snap {
+        let s = Snap {
             cpu_free: node.cpu_free(),
             mem_free: node.memory_free(),
-            rank: node_rank(self.seed, id),
             gpu_left: lefts.iter().sum(),
-            free_whole: lefts.iter().filter(|&&g| g >= WHOLE_GPU).count() as u32,
-            max_free: sorted.last().copied().unwrap_or(0),
+            rank: node_rank(self.seed, id),
+            max_free: sorted.last().copied().unwrap_or(0).min(WHOLE_GPU) as u16,
+            free_whole: lefts.iter().filter(|&&g| g >= WHOLE_GPU).count() as u8,
             model: node.model().map_or(NO_MODEL, |m| m.0),
             schedulable: node.state() == NodeState::Schedulable,
         };
+        for (set, level) in self.share.iter_mut().zip(SHARE_LEVELS) {
+            set_bit(set, i, s.schedulable && u32::from(s.max_free) >= level);
+        }
+        for (set, level) in self.whole.iter_mut().zip(WHOLE_LEVELS) {
+            set_bit(set, i, s.schedulable && u32::from(s.free_whole) >= level);
+        }
+        self.snaps[i] = s;
+    }
+
+    /// Every node that may hold a task of `p`, in id order: every node for a CPU-only task, only nodes
+    /// with free GPU capacity of the right kind for a GPU task.
+    #[inline]
+    pub fn candidates(&self, p: &Pod) -> Candidates<'_> {
+        if p.gpus == 0 {
+            return Candidates::All(0..self.snaps.len());
+        }
+        // The largest level the task needs: every node that fits it is in that set.
+        let words = if p.need_whole > 0 {
+            &self.whole[WHOLE_LEVELS.iter().rposition(|&l| l <= p.need_whole).unwrap_or(0)]
+        } else {
+            &self.share[SHARE_LEVELS.iter().rposition(|&l| l <= p.need_max).unwrap_or(0)]
+        };
+        Candidates::Bits {
+            words,
+            next: 0,
+            bits: 0,
+        }
     }
 
     /// The nodes' copies, by node id.
@@ -233,8 +288,9 @@ impl NodeTable {
     #[inline]
     pub fn fits(s: &Snap, p: &Pod) -> bool {
         // Evaluated without short-circuits: one hard-to-predict branch instead of several.
-        let model_ok = (s.model != NO_MODEL) & ((p.models.bits() >> (s.model & 0x7f)) & 1 != 0);
-        let gpu_ok = model_ok & (s.free_whole >= p.need_whole) & (s.max_free >= p.need_max);
+        let word = p.model_words[usize::from(s.model >> 6) & 1];
+        let model_ok = (s.model != NO_MODEL) & ((word >> (s.model & 63)) & 1 != 0);
+        let gpu_ok = model_ok & (u32::from(s.free_whole) >= p.need_whole) & (u32::from(s.max_free) >= p.need_max);
         s.schedulable & (s.cpu_free >= p.cpu) & (s.mem_free >= p.mem) & ((p.gpus == 0) | gpu_ok)
     }
 
@@ -248,8 +304,10 @@ impl NodeTable {
         p: &Pod,
         mut score: impl FnMut(usize, &Snap) -> (i64, Option<u32>),
     ) -> Option<Choice> {
-        let mut best: Option<(i64, u64, usize, Option<u32>)> = None;
-        for (i, s) in self.snaps.iter().enumerate() {
+        let mut best: Option<(i64, u32, usize, Option<u32>)> = None;
+        // Candidates come in id order, so on equal ranks the smaller id stays.
+        for i in self.candidates(p) {
+            let s = &self.snaps[i];
             if !Self::fits(s, p) {
                 continue;
             }
@@ -269,5 +327,39 @@ impl NodeTable {
             node: NodeId(i as u32),
             device,
         })
+    }
+}
+
+/// The nodes [`NodeTable::candidates`] yields.
+pub(crate) enum Candidates<'a> {
+    /// Every node id in the range.
+    All(std::ops::Range<usize>),
+    /// The set bits of `words`.
+    Bits {
+        words: &'a [u64],
+        /// The next word to load.
+        next: usize,
+        /// What is left of the current word.
+        bits: u64,
+    },
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            Candidates::All(r) => r.next(),
+            Candidates::Bits { words, next, bits } => {
+                while *bits == 0 {
+                    *bits = *words.get(*next)?;
+                    *next += 1;
+                }
+                let i = (*next - 1) * 64 + bits.trailing_zeros() as usize;
+                *bits &= *bits - 1;
+                Some(i)
+            }
+        }
     }
 }
