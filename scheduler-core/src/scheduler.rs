@@ -119,7 +119,8 @@ struct Job {
     state: State,
 }
 
-/// The scheduling core. See the [module docs](self) for how to drive it.
+/// The scheduling core: feed it events with the `handle_*` methods, then drain its decisions with
+/// [`Scheduler::poll_decision`].
 pub struct Scheduler {
     config: Config,
     queue_policy: Box<dyn QueuePolicy>,

@@ -1,20 +1,4 @@
-//! Typical pods and the fragmentation measure of FGD.
-//!
-//! A node's fragmentation `F(node)` is the GPU capacity it holds that the *typical* pods of the workload,
-//! weighted by how common they are, could not use: for each typical pod `t` with weight `w_t`, with `G` the
-//! node's free milli-GPU over all devices:
-//!
-//! | `t` against the node | adds to `F` |
-//! |---|---|
-//! | `t` is CPU-only | `w_t · G` (idle GPUs are fragment for a CPU-only pod, whether it fits or not) |
-//! | the node's GPU model is not one `t` accepts | `w_t · G` |
-//! | `t` does not fit (too few devices with `t`'s share free, or too little CPU) | `w_t · G` |
-//! | `t` fits | `w_t · Σ` free milli of the devices with less free than `t`'s share |
-//!
-//! The amounts are accumulated in IEEE doubles in the order of the reference implementation (one bin
-//! per class, typical pods in order, then the bins summed in order) so that the FGD score, which
-//! truncates a sigmoid of the difference of two such sums, gives the same integers: a change of exactly
-//! zero must score 50, not 49.
+//! Typical pods and the fragmentation measure of FGD (see [`FragMeasure`]).
 
 use std::collections::BTreeMap;
 
@@ -211,7 +195,23 @@ const XL_SATISFIED: usize = 4;
 const XR_LACK_CPU: usize = 5;
 const NO_ACCESS: usize = 6;
 
-/// The fragmentation measure `F` of nodes for one set of typical pods (see the [module docs](self)).
+/// A node's fragmentation `F(node)` is the GPU capacity it holds that the *typical* pods of the workload,
+/// weighted by how common they are, could not use: for each typical pod `t` with weight `w_t`, with `G` the
+/// node's free milli-GPU over all devices:
+///
+/// | `t` against the node | adds to `F` |
+/// |---|---|
+/// | `t` is CPU-only | `w_t · G` (idle GPUs are fragment for a CPU-only pod, whether it fits or not) |
+/// | the node's GPU model is not one `t` accepts | `w_t · G` |
+/// | `t` does not fit (too few devices with `t`'s share free, or too little CPU) | `w_t · G` |
+/// | `t` fits | `w_t · Σ` free milli of the devices with less free than `t`'s share |
+///
+/// The amounts are accumulated in IEEE doubles in the order of the reference implementation (one bin
+/// per class, typical pods in order, then the bins summed in order) so that the FGD score, which
+/// truncates a sigmoid of the difference of two such sums, gives the same integers: a change of exactly
+/// zero must score 50, not 49.
+///
+/// Built by [`TypicalPods::measure`].
 #[derive(Clone, Debug)]
 pub struct FragMeasure {
     pods: Vec<Typical>,
