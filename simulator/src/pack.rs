@@ -745,4 +745,25 @@ mod tests {
         let svg = allocation_svg(&rows);
         assert!(svg.starts_with("<svg") && svg.contains("polyline"));
     }
+
+    #[test]
+    fn a_run_replays_identically() {
+        let nodes: Vec<OpenbNode> = (0..3)
+            .map(|i| OpenbNode {
+                name: format!("n{i}"),
+                cpu_milli: 16_000,
+                memory_mib: 65_536,
+                gpus: 2,
+                model: crate::openb::openb_model("T4"),
+            })
+            .collect();
+        let pods: Vec<OpenbPod> = (0..12).map(|i| pod(&format!("p{i:02}"), 1, 150 + 70 * i)).collect();
+        let w = Workload::new("replay", pods);
+        for policy in PaperPolicy::ALL {
+            let mut a = run(&nodes, &w, policy, 7, 1.3).unwrap();
+            let mut b = run(&nodes, &w, policy, 7, 1.3).unwrap();
+            (a.elapsed, b.elapsed) = (Duration::ZERO, Duration::ZERO);
+            assert_eq!(a, b, "{policy}");
+        }
+    }
 }

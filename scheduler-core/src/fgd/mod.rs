@@ -28,7 +28,8 @@
 //! - **Devices.** Whole GPUs go on the lowest-index fully free devices (the scheduler's default). A
 //!   shared GPU goes on the device with the least free milli that holds it (the scheduler's default),
 //!   except under [`Random`] (a random device that holds it) and [`Fgd`] (the device its score picked).
-//! - Unhealthy devices count as fully used.
+//! - Unhealthy devices count as fully used. The reference's limit of 1,001 pods per node never binds on
+//!   its traces and is not modelled.
 //!
 //! # Incremental state
 //!
