@@ -4,34 +4,12 @@
 //!
 //! `cargo bench -p phalanx-benches --bench engine`
 
-// A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to the system allocator.
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use phalanx_benches::synthetic;
+use phalanx_benches::{synthetic, Counting};
 use phalanx_core::builders::NodeBuilder;
 use phalanx_core::{Config, HeadOfLine, Placement, QueueOrder};
 use phalanx_sim::engine::{simulate, SimConfig};
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -66,12 +44,12 @@ fn main() {
         },
         sample_every: None,
     };
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = Counting::live();
+    Counting::reset_peak();
     let t = Instant::now();
     let r = simulate(&workload, &nodes, &config).expect("valid cluster");
     let dt = t.elapsed();
-    let peak = PEAK.load(Ordering::Relaxed) - base;
+    let peak = Counting::peak() - base;
     // The records the engine returns are output, not in-flight state: one per job.
     let records = r.jobs.capacity() * std::mem::size_of_val(&r.jobs[0]);
     let mut in_flight_max = 0i64;

@@ -3,30 +3,10 @@
 //!
 //! `cargo bench -p phalanx-benches --bench latency`
 
-// A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to the system allocator.
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use phalanx_benches::{cluster, cycle};
+use phalanx_benches::{cluster, cycle, Counting};
 use phalanx_core::builders::JobBuilder;
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -38,13 +18,13 @@ fn main() {
     }
     println!("nodes     bytes/node(empty)  bytes/node(50%)  decisions  median_us  p99_us  max_us");
     for nodes in [1_000usize, 10_000, 100_000] {
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = Counting::live();
         let empty = cluster(nodes, 0.0, 7);
-        let empty_bytes = LIVE.load(Ordering::Relaxed) - before;
+        let empty_bytes = Counting::live() - before;
         drop(empty);
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = Counting::live();
         let mut s = cluster(nodes, 0.5, 7);
-        let busy_bytes = LIVE.load(Ordering::Relaxed) - before;
+        let busy_bytes = Counting::live() - before;
         let n = 200_000u64;
         let mut lat = Vec::with_capacity(n as usize);
         for id in 0..n + 10_000 {

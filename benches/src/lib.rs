@@ -1,4 +1,11 @@
-//! Shared fixtures for Phalanx's benchmarks: large synthetic clusters at a chosen random occupancy.
+//! Shared fixtures for Phalanx's benchmarks: large synthetic clusters at a chosen random occupancy, synthetic
+//! workloads, and a counting allocator for memory figures.
+
+// The counting allocator needs `unsafe impl GlobalAlloc`; it only forwards to the system allocator.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -99,4 +106,40 @@ pub fn synthetic(jobs: usize, gpus: f64, seed: u64) -> phalanx_sim::workload::Wo
         .sum::<f64>()
         / pilot.jobs.len() as f64;
     generate(&config(jobs, 0.7 * gpus / gpu_hours)).expect("valid generator settings")
+}
+
+/// A global allocator that forwards to the system allocator and counts live and peak heap bytes. A benchmark
+/// binary installs it with `#[global_allocator] static A: Counting = Counting;`.
+pub struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+impl Counting {
+    /// Heap bytes allocated and not yet freed.
+    pub fn live() -> usize {
+        LIVE.load(Ordering::Relaxed)
+    }
+
+    /// The most live bytes since the last [`Counting::reset_peak`].
+    pub fn peak() -> usize {
+        PEAK.load(Ordering::Relaxed)
+    }
+
+    /// Starts a new peak measurement from the current live bytes.
+    pub fn reset_peak() {
+        PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
 }

@@ -85,6 +85,8 @@ pub(crate) struct Node {
     pub mem_free: u64,
     pub gpus: Vec<Gpu>,
     pub tasks: Vec<NodeTask>,
+    /// The cluster's change stamp of the node's last change (see [`Cluster::reindex`]).
+    pub version: u64,
     /// The key under which the node is in the indexes, if it is.
     indexed: Option<IndexKey>,
 }
@@ -266,6 +268,10 @@ pub(crate) struct Cluster {
     present: usize,
     /// Healthy GPU devices of schedulable nodes.
     usable_gpus: u64,
+    /// Counts node changes; the last change's stamp.
+    stamp: u64,
+    /// Every node ever added (removed ones too), by the stamp of its last change.
+    changes: BTreeMap<u64, NodeId>,
 }
 
 impl Cluster {
@@ -338,6 +344,7 @@ impl Cluster {
             mem_free: spec.memory_mib,
             gpus,
             tasks: Vec::new(),
+            version: 0,
             indexed: None,
         };
         let shape = Self::shape(&node);
@@ -450,11 +457,16 @@ impl Cluster {
         true
     }
 
-    /// Brings the indexes in line with node `id`'s current state and free resources.
+    /// Brings the indexes in line with node `id`'s current state and free resources, and stamps the node
+    /// as changed (every change of a node's state, devices or tasks passes here).
     fn reindex(&mut self, id: NodeId) {
         let Some(node) = self.nodes.get_mut(id.0 as usize).and_then(Option::as_mut) else {
             return;
         };
+        self.stamp += 1;
+        let old = std::mem::replace(&mut node.version, self.stamp);
+        self.changes.remove(&old);
+        self.changes.insert(self.stamp, id);
         let new = (node.state == NodeState::Schedulable).then(|| IndexKey {
             fit: node.fit_key(),
             cpu: node.cpu_free,
@@ -510,6 +522,18 @@ impl Cluster {
 
     pub fn cpu_index(&self) -> &BTreeSet<(u64, NodeId)> {
         &self.cpu_index
+    }
+
+    /// The stamp of the last node change (0 before any node was added).
+    pub fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
+    /// Nodes whose last change came after `stamp`, in change order (removed nodes included).
+    pub fn changed_since(&self, stamp: u64) -> impl Iterator<Item = NodeId> + '_ {
+        self.changes
+            .range((std::ops::Bound::Excluded(stamp), std::ops::Bound::Unbounded))
+            .map(|(_, id)| *id)
     }
 
     /// Whether a task group of `count` tasks of `d` could run on this cluster if it were empty:

@@ -23,8 +23,10 @@
 pub mod builders;
 mod cluster;
 mod decision;
+pub mod fgd;
 mod model;
 pub mod policy;
+pub mod rng;
 mod scheduler;
 mod spec;
 mod time;

@@ -145,6 +145,8 @@ struct Job {
     overhead: Span,
     /// When the current run started (meaningful while running).
     started: Time,
+    /// When it was last stopped and requeued.
+    stopped_at: Option<Time>,
 }
 
 /// The scheduler: a sans-IO state machine. Inputs are `handle_*` calls carrying `now`; outputs are
@@ -170,11 +172,12 @@ struct Job {
 /// # Preemptive queue orders
 ///
 /// With a preemptive [`QueuePolicy`] (e.g. [`crate::ShortestRemaining`]) each pass orders every pending
-/// *and* running job by its current key (pending before running on equal keys, then submission order),
+/// *and* running job by its current key (running before pending on equal keys, then submission order),
 /// and walks that order with a quota of the cluster's usable GPUs: a job whose GPUs fit in what is left
 /// of the quota is admitted (a waiting one is started if placement finds room; otherwise it waits, its
 /// quota still taken), and a running job that does not fit is stopped ([`StopReason::Preempted`]) and
-/// requeued with [`Config::checkpoint`] added to its remaining time. Passes run on events only: between
+/// requeued with [`Config::checkpoint`] added to its remaining time; it may start again at the next event.
+/// Passes run on events only: between
 /// events running jobs' remaining times shrink, which can only move them ahead of waiting jobs, and that
 /// changes no admission.
 pub struct Scheduler {
@@ -399,6 +402,7 @@ impl Scheduler {
                 service: Span::default(),
                 overhead: Span::default(),
                 started: now,
+                stopped_at: None,
             },
         );
         Ok(())
@@ -625,6 +629,7 @@ impl Scheduler {
             return;
         };
         j.service = Span(j.service.0 + now.since(j.started).0);
+        j.stopped_at = Some(now);
         let gpus: u64 = self.shapes[j.shape as usize]
             .iter()
             .map(|(n, d)| u64::from(*n) * u64::from(d.gpus))
@@ -643,24 +648,28 @@ impl Scheduler {
 
     /// The pass of a preemptive queue order (see the type's docs).
     fn preemptive_pass(&mut self) {
+        // Running jobs sort before waiting ones with an equal key: a job is preempted only by jobs strictly
+        // ahead of it, so equal keys cannot take turns preempting each other.
         let mut order: Vec<(OrderKey, bool, u64, JobId, u64)> = self
             .jobs
             .iter()
             .map(|(id, j)| {
                 let view = self.view_of(*id, j);
-                (self.queue_policy.key(&view), view.running, j.slot.1, *id, view.gpus())
+                (self.queue_policy.key(&view), !view.running, j.slot.1, *id, view.gpus())
             })
             .collect();
         order.sort_unstable();
         let mut quota = self.cluster.usable_gpus();
         let mut to_start = Vec::new();
-        for (_, running, _, id, gpus) in order {
+        for (_, waiting, _, id, gpus) in order {
             if gpus <= quota {
                 quota -= gpus;
-                if !running {
+                // A job stopped at this instant waits for the next event, whatever a custom key says now:
+                // no job can be stopped and restarted over and over within one instant.
+                if waiting && self.jobs[&id].stopped_at != Some(self.now) {
                     to_start.push(id);
                 }
-            } else if running {
+            } else if !waiting {
                 self.requeue(id, StopReason::Preempted);
             }
         }

@@ -113,6 +113,22 @@ impl<'a> ClusterView<'a> {
     pub fn schedulable_nodes(&self) -> impl Iterator<Item = NodeView<'a>> + 'a {
         self.nodes().filter(|n| n.state() == NodeState::Schedulable)
     }
+
+    /// The cluster's change stamp: it grows with every change of any node (added, removed, state, GPU
+    /// health, tasks started or stopped). A node's [`NodeView::version`] is the stamp of its last change.
+    ///
+    /// With [`ClusterView::nodes_changed_since`] it lets a policy keep per-node caches and bring them up
+    /// to date in time proportional to what changed, instead of re-reading every node.
+    pub fn stamp(&self) -> u64 {
+        self.cluster.stamp()
+    }
+
+    /// The nodes whose last change came after `stamp` (a value of [`ClusterView::stamp`]; 0 for every
+    /// node), in change order. Removed nodes are included once more: [`ClusterView::node`] no longer
+    /// finds them.
+    pub fn nodes_changed_since(&self, stamp: u64) -> impl Iterator<Item = NodeId> + 'a {
+        self.cluster.changed_since(stamp)
+    }
 }
 
 fn range_owned(r: &impl RangeBounds<FitKey>) -> (std::ops::Bound<FitKey>, std::ops::Bound<FitKey>) {
@@ -144,6 +160,11 @@ impl<'a> NodeView<'a> {
     /// The node's id.
     pub fn id(&self) -> NodeId {
         self.node.id
+    }
+    /// The cluster stamp of the node's last change (see [`ClusterView::stamp`]): equal versions mean an
+    /// unchanged node, so values derived from it may be cached under its version.
+    pub fn version(&self) -> u64 {
+        self.node.version
     }
     /// Its name.
     pub fn name(&self) -> &'a str {

@@ -9,30 +9,11 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::experiment::{
     self, ClusterConfig, EstimatesConfig, Experiment, Loaded, PolicyConfig, TraceConfig, TraceFormat,
 };
-
-/// Trace formats on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum FormatArg {
-    /// Microsoft Philly `philly.csv`, all jobs.
-    Philly,
-    /// Philly with the Helios experiment's job selection (needs `--vcs`).
-    Helios,
-    /// Microsoft ITP `clusterNN.csv`.
-    Itp,
-    /// Alibaba openb pod list replayed in time.
-    Openb,
-    /// Pollux `workload-N.csv`.
-    Pollux,
-    /// Phalanx native JSON Lines.
-    Native,
-    /// The seeded generator (`--jobs`, `--seed`, `--jobs-per-hour`).
-    Synthetic,
-}
 
 /// The trace and cluster arguments shared by `simulate` and `compare`. The defaults are the Helios
 /// experiment on the shipped Philly table: per virtual cluster, oracle estimates, consolidate placement.
@@ -43,7 +24,7 @@ pub struct SourceArgs {
     pub trace: PathBuf,
     /// Trace format.
     #[arg(long, value_enum, default_value = "helios")]
-    pub format: FormatArg,
+    pub format: TraceFormat,
     /// Virtual-cluster table (`vc,node num`) for `--format helios`.
     #[arg(long, default_value = "traces/philly/philly_vc.csv")]
     pub vcs: PathBuf,
@@ -81,16 +62,7 @@ pub struct SourceArgs {
 
 impl SourceArgs {
     fn experiment(&self, name: &str, queues: &[String]) -> Experiment {
-        let format = match self.format {
-            FormatArg::Philly => TraceFormat::Philly,
-            FormatArg::Helios => TraceFormat::Helios,
-            FormatArg::Itp => TraceFormat::Itp,
-            FormatArg::Openb => TraceFormat::Openb,
-            FormatArg::Pollux => TraceFormat::Pollux,
-            FormatArg::Native => TraceFormat::Native,
-            FormatArg::Synthetic => TraceFormat::Synthetic,
-        };
-        let mut trace = TraceConfig::new(format, self.trace.clone());
+        let mut trace = TraceConfig::new(self.format, self.trace.clone());
         trace.vcs = Some(self.vcs.clone());
         trace.estimates = if self.oracle {
             EstimatesConfig::Oracle

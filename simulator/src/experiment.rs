@@ -101,7 +101,7 @@ pub struct TraceConfig {
 }
 
 /// Trace formats.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum TraceFormat {
     /// Microsoft Philly `philly.csv`, all jobs.
@@ -116,7 +116,7 @@ pub enum TraceFormat {
     Pollux,
     /// Phalanx native JSON Lines.
     Native,
-    /// The seeded generator.
+    /// The seeded generator (`jobs`, `seed`, `jobs_per_hour`).
     Synthetic,
 }
 

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod experiment;
 pub mod metrics;
 pub mod openb;
+pub mod pack;
 pub mod place;
 pub mod plot;
 pub mod session;

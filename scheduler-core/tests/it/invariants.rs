@@ -114,6 +114,12 @@ enum Fate {
     Rejected,
 }
 
+/// The `k`-th (modulo their number) job whose fate satisfies `want`, if any.
+fn pick(fate: &BTreeMap<JobId, Fate>, k: usize, want: impl Fn(Fate) -> bool) -> Option<JobId> {
+    let jobs: Vec<JobId> = fate.iter().filter(|(_, f)| want(**f)).map(|(j, _)| *j).collect();
+    (!jobs.is_empty()).then(|| jobs[k % jobs.len()])
+}
+
 /// Drives a scheduler through `ops`, checking invariants after every step; returns the decision log.
 fn drive(config: Config, nodes: &[NodeSpecGen], ops: &[Op]) -> Result<Vec<String>, TestCaseError> {
     let mut s = Scheduler::new(config);
@@ -158,25 +164,13 @@ fn drive(config: Config, nodes: &[NodeSpecGen], ops: &[Op]) -> Result<Vec<String
                 next_id += 1;
             }
             Op::FinishJob(k) => {
-                let running: Vec<JobId> = fate
-                    .iter()
-                    .filter(|(_, f)| **f == Fate::Running)
-                    .map(|(j, _)| *j)
-                    .collect();
-                if !running.is_empty() {
-                    let j = running[k % running.len()];
+                if let Some(j) = pick(&fate, *k, |f| f == Fate::Running) {
                     s.handle_job_finished(now, j).unwrap();
                     fate.insert(j, Fate::Finished);
                 }
             }
             Op::FinishTask(k, t) => {
-                let running: Vec<JobId> = fate
-                    .iter()
-                    .filter(|(_, f)| **f == Fate::Running)
-                    .map(|(j, _)| *j)
-                    .collect();
-                if !running.is_empty() {
-                    let j = running[k % running.len()];
+                if let Some(j) = pick(&fate, *k, |f| f == Fate::Running) {
                     let p = s.placements(j).unwrap().to_vec();
                     let task = p[t % p.len()];
                     // Finishing a task twice is an error; finishing the last one ends the job.
@@ -186,13 +180,7 @@ fn drive(config: Config, nodes: &[NodeSpecGen], ops: &[Op]) -> Result<Vec<String
                 }
             }
             Op::Cancel(k) => {
-                let live: Vec<JobId> = fate
-                    .iter()
-                    .filter(|(_, f)| matches!(f, Fate::Running | Fate::Pending))
-                    .map(|(j, _)| *j)
-                    .collect();
-                if !live.is_empty() {
-                    let j = live[k % live.len()];
+                if let Some(j) = pick(&fate, *k, |f| matches!(f, Fate::Running | Fate::Pending)) {
                     s.handle_cancel(now, j).unwrap();
                     fate.insert(j, Fate::Cancelled);
                 }
