@@ -7,6 +7,7 @@
 
 mod arrow;
 mod error;
+mod pack;
 mod policy;
 mod sim;
 mod trace;
@@ -28,5 +29,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sim::simulate, m)?)?;
     m.add_function(wrap_pyfunction!(sim::compare, m)?)?;
     m.add_function(wrap_pyfunction!(trace::read_trace, m)?)?;
+    m.add_function(wrap_pyfunction!(pack::pack, m)?)?;
     Ok(())
 }

@@ -32,6 +32,7 @@ __version__ = _native.__version__
 __all__ = [
     "Cluster",
     "Comparison",
+    "PackResult",
     "DemandInfo",
     "JobInfo",
     "NodeInfo",
@@ -39,6 +40,7 @@ __all__ = [
     "Result",
     "Trace",
     "compare",
+    "pack",
     "read_trace",
     "simulate",
     "sweep",
@@ -452,6 +454,52 @@ def compare(
         int(seed),
     )
     return Comparison((p.name, Result(r)) for p, r in zip(ps, runs))
+
+
+#: The FGD paper's six packing policies, in the paper's order.
+PACK_POLICIES = ("random", "dotprod", "clustering", "packing", "bestfit", "fgd")
+
+
+@dataclass
+class PackResult:
+    """What :func:`pack` produced: the command line's ``summary.csv`` and ``runs.csv`` as DataFrames."""
+
+    #: Per workload × policy × arrived GPU %: allocated, unallocated and fragmented GPU % over the seeds.
+    summary: pd.DataFrame
+    #: One row per workload × policy × seed.
+    runs: pd.DataFrame
+
+    def unallocated(self, arrive_pct: int = 100) -> pd.DataFrame:
+        """Unallocated GPU % (mean over seeds) at ``arrive_pct`` arrived, one row per workload and one
+        column per policy: the paper's headline table."""
+        at = self.summary[self.summary["arrive_pct"] == arrive_pct]
+        return at.pivot(index="workload", columns="policy", values="unalloc_gpu_pct_mean")
+
+
+def pack(
+    pods: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]] = "traces/alibaba-openb/openb_pod_list_default.csv",
+    nodes: Union[str, os.PathLike] = "traces/alibaba-openb/openb_node_list_gpu_node.csv",
+    policies: Union[str, Sequence[str]] = "all",
+    seeds: Iterable[int] = range(42, 52),
+    inflate: float = 1.3,
+    *,
+    threads: Optional[int] = None,
+) -> PackResult:
+    """The FGD paper's packing experiment, as ``phalanx pack`` runs it: pods of each openb pod list arrive
+    in a seeded order until ``inflate`` × the cluster's GPU capacity has arrived, none leaves, and each
+    placement policy (``"all"`` or names among random, dotprod, clustering, packing, bestfit, fgd) places
+    what it can on the openb node list ``nodes``. Runs go in parallel on ``threads`` threads."""
+    pod_lists = [pods] if isinstance(pods, (str, os.PathLike)) else list(pods)
+    names = list(PACK_POLICIES) if policies == "all" else ([policies] if isinstance(policies, str) else list(policies))
+    summary, runs = _native.pack(
+        os.fspath(nodes),
+        [os.fspath(p) for p in pod_lists],
+        names,
+        [int(s) for s in seeds],
+        float(inflate),
+        int(threads or os.cpu_count() or 1),
+    )
+    return PackResult(_to_pandas(summary), _to_pandas(runs))
 
 
 def _sweep_one(config: Mapping[str, Any]) -> Result:

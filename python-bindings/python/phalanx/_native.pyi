@@ -186,3 +186,6 @@ def read_trace(
     seed: Optional[int],
     jobs_per_hour: Optional[float],
 ) -> Trace: ...
+def pack(
+    nodes: str, pods: List[str], policies: List[str], seeds: List[int], inflate: float, threads: int
+) -> Tuple[Batch, Batch]: ...
