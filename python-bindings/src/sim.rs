@@ -241,6 +241,9 @@ fn parts<'a>(trace: &Trace, cluster: &'a Cluster) -> Result<Vec<(String, Workloa
         .collect()
 }
 
+/// A policy's name and its run's parts.
+type PolicyParts = (String, Vec<Part>);
+
 /// Built-in policies through the command line's experiment runner: (policy name, parts) per policy.
 fn run_builtin(
     py: Python<'_>,
@@ -250,7 +253,7 @@ fn run_builtin(
     threads: usize,
     sample_every_s: u64,
     seed: u64,
-) -> Result<(Vec<(String, Vec<Part>)>, f64)> {
+) -> Result<(Vec<PolicyParts>, f64)> {
     let names: Vec<String> = policies.iter().map(|p| p.name.clone()).collect();
     let split = !cluster.per_queue.is_empty();
     if split {
@@ -275,7 +278,7 @@ fn run_builtin(
     let t0 = Instant::now();
     let out = py.detach(|| experiment::run(&exp, &loaded, threads.max(1), |_, _| {}))?;
     let secs = t0.elapsed().as_secs_f64();
-    let mut by_policy: Vec<(String, Vec<Part>)> = names.into_iter().map(|n| (n, Vec::new())).collect();
+    let mut by_policy: Vec<PolicyParts> = names.into_iter().map(|n| (n, Vec::new())).collect();
     for r in out.runs {
         let slot = by_policy
             .iter_mut()
