@@ -757,6 +757,12 @@ impl Scheduler {
         true
     }
 
+    /// Checks the scheduler's internal consistency: every placement index describes the nodes exactly.
+    /// `Err` names the first difference. Linear in the cluster's size: for tests and debugging.
+    pub fn audit(&self) -> Result<(), String> {
+        self.cluster.audit()
+    }
+
     /// The submission attributes of a known job, for reports.
     pub fn job_info(&self, job: JobId) -> Option<JobInfo<'_>> {
         let j = self.jobs.get(&job)?;
