@@ -270,8 +270,11 @@ pub(crate) struct Cluster {
     usable_gpus: u64,
     /// Counts node changes; the last change's stamp.
     stamp: u64,
-    /// Every node ever added (removed ones too), by the stamp of its last change.
-    changes: BTreeMap<u64, NodeId>,
+    /// Node changes in stamp order; an entry is current while it is its node's last change (`versions`).
+    /// Stale entries are dropped when they outnumber the nodes, so the log stays O(nodes).
+    change_log: Vec<(u64, NodeId)>,
+    /// The stamp of every node's last change, by node id (removed nodes too).
+    versions: Vec<u64>,
 }
 
 impl Cluster {
@@ -360,6 +363,7 @@ impl Cluster {
         self.present += 1;
         self.by_name.insert(node.name.clone(), id);
         self.nodes.push(Some(node));
+        self.versions.push(0);
         self.reindex(id);
         Ok(id)
     }
@@ -464,9 +468,13 @@ impl Cluster {
             return;
         };
         self.stamp += 1;
-        let old = std::mem::replace(&mut node.version, self.stamp);
-        self.changes.remove(&old);
-        self.changes.insert(self.stamp, id);
+        node.version = self.stamp;
+        self.versions[id.0 as usize] = self.stamp;
+        self.change_log.push((self.stamp, id));
+        if self.change_log.len() > 2 * self.versions.len() + 1024 {
+            let versions = &self.versions;
+            self.change_log.retain(|(s, n)| versions[n.0 as usize] == *s);
+        }
         let new = (node.state == NodeState::Schedulable).then(|| IndexKey {
             fit: node.fit_key(),
             cpu: node.cpu_free,
@@ -477,35 +485,90 @@ impl Cluster {
         }
         let old = std::mem::replace(&mut node.indexed, new);
         let model = node.model;
-        if let Some(old) = old {
-            self.usable_gpus -= old.usable;
-            self.cpu_index.remove(&(old.cpu, id));
-            if let Some(m) = model {
-                let pool = &mut self.pools[m.0 as usize];
-                pool.by_fit.remove(&old.fit);
-                pool.by_id.remove(&id);
-                pool.levels[old.fit.free_whole as usize] -= 1;
+        // Touch only the indexes whose key changed.
+        let cpu = |k: &Option<IndexKey>| k.map(|k| k.cpu);
+        let fit = |k: &Option<IndexKey>| k.map(|k| k.fit);
+        let has_free = |k: &Option<IndexKey>| k.is_some_and(|k| k.fit.free_whole > 0 || k.fit.max_partial > 0);
+        self.usable_gpus = self.usable_gpus - old.map_or(0, |k| k.usable) + new.map_or(0, |k| k.usable);
+        if cpu(&old) != cpu(&new) {
+            if let Some(c) = cpu(&old) {
+                self.cpu_index.remove(&(c, id));
+            }
+            if let Some(c) = cpu(&new) {
+                self.cpu_index.insert((c, id));
             }
         }
-        if let Some(new) = new {
-            self.usable_gpus += new.usable;
-            self.cpu_index.insert((new.cpu, id));
-            if let Some(m) = model {
-                if self.pools.len() <= m.0 as usize {
-                    self.pools.resize_with(m.0 as usize + 1, Pool::default);
-                }
-                let pool = &mut self.pools[m.0 as usize];
-                pool.by_fit.insert(new.fit);
-                if new.fit.free_whole > 0 || new.fit.max_partial > 0 {
-                    pool.by_id.insert(id);
-                }
-                let w = new.fit.free_whole as usize;
+        let Some(m) = model else { return };
+        if self.pools.len() <= m.0 as usize {
+            self.pools.resize_with(m.0 as usize + 1, Pool::default);
+        }
+        let pool = &mut self.pools[m.0 as usize];
+        if fit(&old) != fit(&new) {
+            if let Some(f) = fit(&old) {
+                pool.by_fit.remove(&f);
+                pool.levels[f.free_whole as usize] -= 1;
+            }
+            if let Some(f) = fit(&new) {
+                pool.by_fit.insert(f);
+                let w = f.free_whole as usize;
                 if pool.levels.len() <= w {
                     pool.levels.resize(w + 1, 0);
                 }
                 pool.levels[w] += 1;
             }
         }
+        match (has_free(&old), has_free(&new)) {
+            (true, false) => {
+                pool.by_id.remove(&id);
+            }
+            (false, true) => {
+                pool.by_id.insert(id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Recomputes every index from the nodes and compares: `Err` names the first difference.
+    pub fn audit(&self) -> Result<(), String> {
+        let mut pools: Vec<Pool> = Vec::new();
+        let mut cpu_index = BTreeSet::new();
+        let mut usable = 0;
+        for n in self.nodes().filter(|n| n.state == NodeState::Schedulable) {
+            cpu_index.insert((n.cpu_free, n.id));
+            usable += n.gpus.iter().filter(|g| g.usable()).count() as u64;
+            if let Some(m) = n.model {
+                if pools.len() <= m.0 as usize {
+                    pools.resize_with(m.0 as usize + 1, Pool::default);
+                }
+                let key = n.fit_key();
+                let pool = &mut pools[m.0 as usize];
+                pool.by_fit.insert(key);
+                if key.free_whole > 0 || key.max_partial > 0 {
+                    pool.by_id.insert(n.id);
+                }
+                if pool.levels.len() <= key.free_whole as usize {
+                    pool.levels.resize(key.free_whole as usize + 1, 0);
+                }
+                pool.levels[key.free_whole as usize] += 1;
+            }
+        }
+        if cpu_index != self.cpu_index {
+            return Err("the free-CPU index differs from the nodes".into());
+        }
+        if usable != self.usable_gpus {
+            return Err(format!("usable GPUs: index {} but nodes {usable}", self.usable_gpus));
+        }
+        for (i, p) in self.pools.iter().enumerate() {
+            let want = pools.get(i).cloned().unwrap_or_default();
+            if p.by_fit != want.by_fit || p.by_id != want.by_id {
+                return Err(format!("the fit or id index of model {i} differs from the nodes"));
+            }
+            let trim = |l: &[u32]| l.iter().rposition(|c| *c > 0).map_or(0, |k| k + 1);
+            if p.levels[..trim(&p.levels)] != want.levels[..trim(&want.levels)] {
+                return Err(format!("the free-GPU histogram of model {i} differs from the nodes"));
+            }
+        }
+        Ok(())
     }
 
     pub fn pool_by_fit(&self, model: ModelId) -> Option<&BTreeSet<FitKey>> {
@@ -531,8 +594,10 @@ impl Cluster {
 
     /// Nodes whose last change came after `stamp`, in change order (removed nodes included).
     pub fn changed_since(&self, stamp: u64) -> impl Iterator<Item = NodeId> + '_ {
-        self.changes
-            .range((std::ops::Bound::Excluded(stamp), std::ops::Bound::Unbounded))
+        let from = self.change_log.partition_point(|(s, _)| *s <= stamp);
+        self.change_log[from..]
+            .iter()
+            .filter(|(s, n)| self.versions[n.0 as usize] == *s)
             .map(|(_, id)| *id)
     }
 

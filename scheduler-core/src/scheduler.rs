@@ -200,6 +200,8 @@ pub struct Scheduler {
     /// Interned task-group lists of jobs, shared by identical jobs.
     shapes: Vec<Box<[(u32, Demand)]>>,
     shape_ids: BTreeMap<Box<[(u32, Demand)]>, u32>,
+    /// Shapes that passed the "can this ever run here" checks since the last node removal.
+    admitted: BTreeSet<u32>,
     /// The latest `now` seen.
     now: Time,
 }
@@ -245,6 +247,7 @@ impl Scheduler {
             scratch: Vec::new(),
             shapes: Vec::new(),
             shape_ids: BTreeMap::new(),
+            admitted: BTreeSet::new(),
             now: Time::ZERO,
         }
     }
@@ -338,6 +341,7 @@ impl Scheduler {
         }
         self.evict(node, None, StopReason::NodeLost(node));
         self.cluster.remove_node(node)?;
+        self.admitted.clear();
         self.revalidate_pending();
         Ok(())
     }
@@ -359,12 +363,18 @@ impl Scheduler {
     /// A job is submitted. A job that can never run on this cluster is answered by a
     /// [`Decision::Reject`]; `Err` only for a duplicate id.
     pub fn handle_submit(&mut self, now: Time, spec: JobSpec) -> Result<(), JobError> {
+        self.handle_submit_ref(now, &spec)
+    }
+
+    /// [`handle_submit`](Self::handle_submit) for a borrowed description (a driver replaying many jobs can
+    /// reuse one).
+    pub fn handle_submit_ref(&mut self, now: Time, spec: &JobSpec) -> Result<(), JobError> {
         self.tick(now);
         if self.jobs.contains_key(&spec.id) {
             return Err(JobError::Duplicate(spec.id));
         }
         self.stats.submitted += 1;
-        let groups = match self.admit(&spec) {
+        let groups = match self.admit(spec) {
             Ok(g) => g,
             Err(reason) => {
                 self.stats.rejected += 1;
@@ -385,6 +395,7 @@ impl Scheduler {
             overhead: Span::default(),
         });
         let shape = self.intern_shape(groups);
+        self.admitted.insert(shape);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.pending.insert((key, seq, spec.id));
@@ -490,10 +501,10 @@ impl Scheduler {
     }
 
     fn intern_shape(&mut self, groups: Vec<(u32, Demand)>) -> u32 {
-        let groups = groups.into_boxed_slice();
-        if let Some(&id) = self.shape_ids.get(&groups) {
+        if let Some(&id) = self.shape_ids.get(&groups[..]) {
             return id;
         }
+        let groups = groups.into_boxed_slice();
         let id = self.shapes.len() as u32;
         self.shapes.push(groups.clone());
         self.shape_ids.insert(groups, id);
@@ -562,10 +573,19 @@ impl Scheduler {
                 gpu_milli: if r.gpus > 0 { r.gpu_milli } else { 0 },
                 models,
             };
-            if g.count > 0 {
-                self.cluster.check_task(gi, &d, || r.models.clone())?;
-            }
             groups.push((g.count, d));
+        }
+        // Capacity only shrinks when a node is removed (which clears the memo), so a shape that could run
+        // once still can.
+        if let Some(id) = self.shape_ids.get(&groups[..]) {
+            if self.admitted.contains(id) {
+                return Ok(groups);
+            }
+        }
+        for (gi, ((count, d), g)) in groups.iter().zip(&spec.groups).enumerate() {
+            if *count > 0 {
+                self.cluster.check_task(gi as u32, d, || g.request.models.clone())?;
+            }
         }
         self.cluster.check_gang(&groups)?;
         Ok(groups)
@@ -755,6 +775,12 @@ impl Scheduler {
         self.stats.started += 1;
         self.decisions.push_back(Decision::Start { job: id, tasks: out });
         true
+    }
+
+    /// Checks the scheduler's internal consistency: every placement index describes the nodes exactly.
+    /// `Err` names the first difference. Linear in the cluster's size: for tests and debugging.
+    pub fn audit(&self) -> Result<(), String> {
+        self.cluster.audit()
     }
 
     /// The submission attributes of a known job, for reports.

@@ -178,6 +178,7 @@ fn run(
     let mut now = Time::ZERO;
     let checkpoint = config.scheduler.checkpoint;
     let mut seen_nodes: Vec<phalanx_core::NodeId> = Vec::new();
+    let mut templates: Vec<Option<phalanx_core::JobSpec>> = vec![None; workload.shapes.len()];
     loop {
         let t_arrival = jobs.get(next).map(|j| j.submit);
         let t_done = completions.peek().map(|Reverse((t, _, _))| *t);
@@ -207,10 +208,24 @@ fn run(
             allocated -= u64::from(r.gpus);
             running -= 1;
         }
-        while jobs.get(next).is_some_and(|j| j.submit == now) {
+        while let Some(j) = jobs.get(next).filter(|j| j.submit == now) {
             events += 1;
+            // One reusable description per shape: only the id, queue, priority and estimate change.
+            let spec = match &mut templates[j.shape as usize] {
+                Some(t) => {
+                    t.id = JobId(next as u64);
+                    t.priority = j.priority;
+                    t.estimate = j.estimate;
+                    let queue = &workload.queues[j.queue as usize];
+                    if t.queue != *queue {
+                        t.queue.clone_from(queue);
+                    }
+                    t
+                }
+                slot => slot.insert(workload.spec(next)),
+            };
             sched
-                .handle_submit(now, workload.spec(next))
+                .handle_submit_ref(now, spec)
                 .expect("workload indices are unique job ids");
             next += 1;
         }

@@ -240,6 +240,9 @@ fn drive(config: Config, nodes: &[NodeSpecGen], ops: &[Op]) -> Result<Vec<String
             }
         }
         check_allocation(&s)?;
+        if let Err(e) = s.audit() {
+            prop_assert!(false, "indexes out of line: {}", e);
+        }
         for (j, f) in &fate {
             let status = s.job_status(*j);
             match f {
