@@ -130,22 +130,26 @@ pub fn simulate_with(
     run(workload, nodes, config, sched)
 }
 
+/// Adds `nodes` to `sched` at time 0; returns the cluster's GPU devices, or the first node it refused.
+pub fn add_nodes(sched: &mut Scheduler, nodes: impl IntoIterator<Item = NodeSpec>) -> Result<u64, ClusterError> {
+    let mut gpus = 0;
+    for n in nodes {
+        gpus += n.gpus.len() as u64;
+        let node = n.name.clone();
+        sched
+            .handle_node_added(Time::ZERO, n)
+            .map_err(|source| ClusterError { node, source })?;
+    }
+    Ok(gpus)
+}
+
 fn run(
     workload: &Workload,
     nodes: &[NodeSpec],
     config: &SimConfig,
     mut sched: Scheduler,
 ) -> Result<SimResult, ClusterError> {
-    let mut cluster_gpus = 0;
-    for n in nodes {
-        cluster_gpus += n.gpus.len() as u64;
-        sched
-            .handle_node_added(Time::ZERO, n.clone())
-            .map_err(|source| ClusterError {
-                node: n.name.clone(),
-                source,
-            })?;
-    }
+    let cluster_gpus = add_nodes(&mut sched, nodes.iter().cloned())?;
     let jobs = &workload.jobs;
     let mut records: Vec<JobRecord> = (0..jobs.len())
         .map(|i| JobRecord {

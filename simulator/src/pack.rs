@@ -43,8 +43,8 @@ use phalanx_core::{
 };
 
 use crate::csv::{Csv, TraceError};
+use crate::engine::ClusterError;
 use crate::openb::{OpenbNode, OpenbPod};
-use crate::place::ClusterError;
 
 /// The largest arrived % summarised (the paper's range, 0..=130).
 pub const MAX_ARRIVE_PCT: usize = 130;
@@ -247,16 +247,7 @@ pub fn run(
         ..Config::default()
     };
     let mut sched = Scheduler::with_policies(config, Box::new(Fifo), policy.build(seed, &workload.typical));
-    let mut gpus = 0u64;
-    for n in nodes {
-        gpus += u64::from(n.gpus);
-        sched
-            .handle_node_added(Time::ZERO, n.to_spec())
-            .map_err(|source| ClusterError {
-                node: n.name.clone(),
-                source,
-            })?;
-    }
+    let gpus = crate::engine::add_nodes(&mut sched, nodes.iter().map(OpenbNode::to_spec))?;
     let order = arrivals(&workload.pods, gpus * 1000, inflate, seed);
     let started = Instant::now();
     let measure: FragMeasure = workload.typical.measure(sched.view().models());

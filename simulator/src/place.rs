@@ -7,6 +7,7 @@
 
 use phalanx_core::{Config, Decision, HeadOfLine, Placement, QueueOrder, RejectReason, Scheduler, Time};
 
+use crate::engine::ClusterError;
 use crate::openb::{OpenbNode, OpenbPod};
 
 /// The outcome of a placement run.
@@ -30,16 +31,6 @@ pub struct PlaceReport {
     pub unplaced: usize,
 }
 
-/// An error building the cluster.
-#[derive(Debug, thiserror::Error)]
-#[error("node `{node}`: {source}")]
-pub struct ClusterError {
-    /// The node's name.
-    pub node: String,
-    /// The cause.
-    pub source: phalanx_core::NodeError,
-}
-
 /// Places `pods` on `nodes` with `placement`.
 pub fn place(nodes: &[OpenbNode], pods: &[OpenbPod], placement: Placement) -> Result<PlaceReport, ClusterError> {
     let config = Config {
@@ -49,16 +40,7 @@ pub fn place(nodes: &[OpenbNode], pods: &[OpenbPod], placement: Placement) -> Re
         ..Default::default()
     };
     let mut sched = Scheduler::new(config);
-    let mut cluster_gpus = 0;
-    for n in nodes {
-        cluster_gpus += u64::from(n.gpus);
-        sched
-            .handle_node_added(Time::ZERO, n.to_spec())
-            .map_err(|source| ClusterError {
-                node: n.name.clone(),
-                source,
-            })?;
-    }
+    let cluster_gpus = crate::engine::add_nodes(&mut sched, nodes.iter().map(OpenbNode::to_spec))?;
     for (i, p) in pods.iter().enumerate() {
         sched
             .handle_submit(Time::ZERO, p.to_job(i as u64))

@@ -56,16 +56,7 @@ impl Session {
             checkpoint: Default::default(),
         };
         let mut sched = Scheduler::new(config);
-        let mut cluster_gpus = 0;
-        for n in nodes {
-            cluster_gpus += n.gpus.len() as u64;
-            sched
-                .handle_node_added(Time::ZERO, n.clone())
-                .map_err(|source| ClusterError {
-                    node: n.name.clone(),
-                    source,
-                })?;
-        }
+        let cluster_gpus = crate::engine::add_nodes(&mut sched, nodes.iter().cloned())?;
         let records = (0..workload.jobs.len())
             .map(|i| JobRecord {
                 submit: workload.jobs[i].submit,
