@@ -57,6 +57,20 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
+    /// The record of workload job `index` before anything happened to it.
+    pub fn new(workload: &Workload, index: usize) -> JobRecord {
+        JobRecord {
+            submit: workload.jobs[index].submit,
+            start: None,
+            end: None,
+            queue: Span::default(),
+            gpus: workload.gpus(index) as u32,
+            nodes: 0,
+            preemptions: 0,
+            outcome: Outcome::Unfinished,
+        }
+    }
+
     /// Job completion time (end − submit), if it finished.
     pub fn jct(&self) -> Option<Span> {
         self.end.map(|e| e.since(self.submit))
@@ -151,18 +165,7 @@ fn run(
 ) -> Result<SimResult, ClusterError> {
     let cluster_gpus = add_nodes(&mut sched, nodes.iter().cloned())?;
     let jobs = &workload.jobs;
-    let mut records: Vec<JobRecord> = (0..jobs.len())
-        .map(|i| JobRecord {
-            submit: jobs[i].submit,
-            start: None,
-            end: None,
-            queue: Span::default(),
-            gpus: workload.gpus(i) as u32,
-            nodes: 0,
-            preemptions: 0,
-            outcome: Outcome::Unfinished,
-        })
-        .collect();
+    let mut records: Vec<JobRecord> = (0..jobs.len()).map(|i| JobRecord::new(workload, i)).collect();
     let mut live: Vec<Live> = jobs
         .iter()
         .map(|j| Live {

@@ -13,7 +13,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use phalanx_core::{Config, Decision, HeadOfLine, JobId, NodeSpec, Placement, QueueOrder, Scheduler, Span, Time};
+use phalanx_core::{Config, Decision, HeadOfLine, JobId, NodeSpec, Placement, QueueOrder, Scheduler, Time};
 
 use crate::engine::{ClusterError, JobRecord, Outcome, SimResult};
 use crate::workload::Workload;
@@ -57,18 +57,7 @@ impl Session {
         };
         let mut sched = Scheduler::new(config);
         let cluster_gpus = crate::engine::add_nodes(&mut sched, nodes.iter().cloned())?;
-        let records = (0..workload.jobs.len())
-            .map(|i| JobRecord {
-                submit: workload.jobs[i].submit,
-                start: None,
-                end: None,
-                queue: Span::default(),
-                gpus: workload.gpus(i) as u32,
-                nodes: 0,
-                preemptions: 0,
-                outcome: Outcome::Unfinished,
-            })
-            .collect();
+        let records = (0..workload.jobs.len()).map(|i| JobRecord::new(&workload, i)).collect();
         Ok(Session {
             workload,
             sched,
@@ -233,7 +222,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use phalanx_core::builders::NodeBuilder;
-    use phalanx_core::{TaskGroup, TaskRequest, Topology, WHOLE_GPU};
+    use phalanx_core::{Span, TaskGroup, TaskRequest, Topology, WHOLE_GPU};
 
     use super::*;
     use crate::workload::TraceJob;
