@@ -86,9 +86,11 @@ def test_placements_and_gangs():
 def test_timeseries(three_jobs, one_node):
     ts = phalanx.simulate(three_jobs, one_node, queue="sjf", sample_every_s=60).timeseries
     assert list(ts.columns) == ["vc", "time_s", "gpus_allocated", "gpu_utilization", "running", "queued"]
-    assert ts["time_s"].tolist() == [0.0, 110.0]
-    assert ts["gpus_allocated"].tolist() == [4, 0]
-    assert ts["queued"].tolist() == [1, 0]
+    # A sample at the first event of each 60 s interval, and the last state within it (t=10: the 4-GPU job
+    # starts as the two small ones end).
+    assert ts["time_s"].tolist() == [0.0, 10.0, 110.0]
+    assert ts["gpus_allocated"].tolist() == [4, 4, 0]
+    assert ts["queued"].tolist() == [1, 0, 0]
     assert phalanx.simulate(three_jobs, one_node, sample_every_s=0).timeseries.empty
 
 

@@ -20,7 +20,8 @@ use crate::workload::Workload;
 pub struct SimConfig {
     /// The scheduler's configuration (queue order, placement, head-of-line rule, checkpoint cost).
     pub scheduler: Config,
-    /// Record a time-series sample at most this often (`None`: no time series).
+    /// Time-series sampling interval: a sample at the first event of each interval and one for the last
+    /// state within it (`None`: no time series).
     pub sample_every: Option<Span>,
 }
 
@@ -274,14 +275,21 @@ fn run(
             }
         }
         if let Some(every) = config.sample_every {
+            let sample = Sample {
+                time: now,
+                gpus_allocated: allocated,
+                running,
+                queued: sched.pending_len() as u32,
+            };
+            // One sample per interval, plus the latest state within it, so that the state before a quiet
+            // stretch is never lost.
             if last_sample.is_none_or(|t| now.since(t) >= every) {
-                series.push(Sample {
-                    time: now,
-                    gpus_allocated: allocated,
-                    running,
-                    queued: sched.pending_len() as u32,
-                });
+                series.push(sample);
                 last_sample = Some(now);
+            } else if series.last().is_some_and(|s| Some(s.time) != last_sample) {
+                *series.last_mut().expect("checked") = sample;
+            } else {
+                series.push(sample);
             }
         }
     }

@@ -666,10 +666,15 @@ pub fn utilization_chart(exp: &Experiment, out: &Outcome) -> Chart {
                     }
                 }
                 if k % step == 0 || k + 1 == times.len() {
-                    points.push((
+                    // Allocation is a step function: hold the previous value until this sample.
+                    let (x, y) = (
                         *t as f64 / 3_600_000.0,
                         if gpus > 0 { alloc as f64 / gpus as f64 } else { 0.0 },
-                    ));
+                    );
+                    if let Some(&(_, prev)) = points.last() {
+                        points.push((x, prev));
+                    }
+                    points.push((x, y));
                 }
             }
             Series { name, points }
