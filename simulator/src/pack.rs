@@ -710,17 +710,22 @@ mod tests {
         assert_eq!(arrivals(&cpu, 10_000, 1.3, 1).len(), 3);
     }
 
-    #[test]
-    fn a_small_run_is_summarised() {
-        let nodes: Vec<OpenbNode> = (0..2)
+    /// `n` nodes of two T4s, `cpu_milli` milli-CPU and 64 GiB each.
+    fn t4_nodes(n: usize, cpu_milli: u64) -> Vec<OpenbNode> {
+        (0..n)
             .map(|i| OpenbNode {
                 name: format!("n{i}"),
-                cpu_milli: 32_000,
+                cpu_milli,
                 memory_mib: 65_536,
                 gpus: 2,
                 model: crate::openb::openb_model("T4"),
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_small_run_is_summarised() {
+        let nodes = t4_nodes(2, 32_000);
         let pods = vec![pod("a", 1, 500), pod("b", 1, 700), pod("c", 2, 1000), pod("d", 0, 0)];
         let w = Workload::new("tiny", pods);
         let runs = run_all(&nodes, &[w], &PaperPolicy::ALL, &[1, 2], 1.3, 2).unwrap();
@@ -739,15 +744,7 @@ mod tests {
 
     #[test]
     fn a_run_replays_identically() {
-        let nodes: Vec<OpenbNode> = (0..3)
-            .map(|i| OpenbNode {
-                name: format!("n{i}"),
-                cpu_milli: 16_000,
-                memory_mib: 65_536,
-                gpus: 2,
-                model: crate::openb::openb_model("T4"),
-            })
-            .collect();
+        let nodes = t4_nodes(3, 16_000);
         let pods: Vec<OpenbPod> = (0..12).map(|i| pod(&format!("p{i:02}"), 1, 150 + 70 * i)).collect();
         let w = Workload::new("replay", pods);
         for policy in PaperPolicy::ALL {
