@@ -67,6 +67,14 @@ fn main() {
         in_flight_max = in_flight_max.max(cur);
     }
     println!("jobs: {jobs}, generated in {:.2} s", gen.as_secs_f64());
+    // A fingerprint of the outcome, so that a faster engine can be checked to decide the same.
+    let finished = r.jobs.iter().filter(|j| j.end.is_some()).count();
+    let jct: u128 = r.jobs.iter().filter_map(|j| j.jct()).map(|s| u128::from(s.as_millis())).sum();
+    println!(
+        "finished {finished}, mean JCT {:.3} s, makespan {:.0} s",
+        jct as f64 / finished.max(1) as f64 / 1000.0,
+        r.end.as_millis() as f64 / 1000.0
+    );
     println!(
         "simulated {} events in {:.3} s: {:.2} M events/s ({:.0} ns per job)",
         r.events,
