@@ -69,7 +69,12 @@ fn main() {
     println!("jobs: {jobs}, generated in {:.2} s", gen.as_secs_f64());
     // A fingerprint of the outcome, so that a faster engine can be checked to decide the same.
     let finished = r.jobs.iter().filter(|j| j.end.is_some()).count();
-    let jct: u128 = r.jobs.iter().filter_map(|j| j.jct()).map(|s| u128::from(s.as_millis())).sum();
+    let jct: u128 = r
+        .jobs
+        .iter()
+        .filter_map(|j| j.jct())
+        .map(|s| u128::from(s.as_millis()))
+        .sum();
     println!(
         "finished {finished}, mean JCT {:.3} s, makespan {:.0} s",
         jct as f64 / finished.max(1) as f64 / 1000.0,

@@ -6,6 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::decision::{DeviceSet, RejectReason, Resource, MAX_GPUS_PER_NODE};
+use std::cell::RefCell;
+
+use crate::index::{CpuIndex, FitIndex, NodeBits};
 use crate::model::{GpuModels, ModelId, ModelSet, TooManyModels};
 use crate::spec::{GpuHealth, JobId, Location, NodeId, NodeSpec, NodeState, WHOLE_GPU};
 
@@ -234,9 +237,9 @@ pub enum NodeError {
 /// Per-model index of schedulable GPU nodes.
 #[derive(Clone, Debug, Default)]
 struct Pool {
-    by_fit: BTreeSet<FitKey>,
+    by_fit: FitIndex,
     /// Schedulable nodes of this model with some free GPU capacity, by id (first-fit order).
-    by_id: BTreeSet<NodeId>,
+    by_id: NodeBits,
     /// `levels[w]` = schedulable nodes with exactly `w` free whole devices.
     levels: Vec<u32>,
 }
@@ -257,8 +260,8 @@ pub(crate) struct Cluster {
     nodes: Vec<Option<Node>>,
     by_name: BTreeMap<Box<str>, NodeId>,
     pools: Vec<Pool>,
-    /// Schedulable nodes by (free milli-CPU, id).
-    cpu_index: BTreeSet<(u64, NodeId)>,
+    /// Schedulable nodes by (free milli-CPU, id), synced when read (see [`CpuIndex`]).
+    cpu_index: RefCell<CpuIndex>,
     /// Capacity shapes of every present node (any state), with counts.
     shapes: BTreeMap<Shape, u32>,
     /// GPU devices per model over present nodes.
@@ -491,12 +494,7 @@ impl Cluster {
         let has_free = |k: &Option<IndexKey>| k.is_some_and(|k| k.fit.free_whole > 0 || k.fit.max_partial > 0);
         self.usable_gpus = self.usable_gpus - old.map_or(0, |k| k.usable) + new.map_or(0, |k| k.usable);
         if cpu(&old) != cpu(&new) {
-            if let Some(c) = cpu(&old) {
-                self.cpu_index.remove(&(c, id));
-            }
-            if let Some(c) = cpu(&new) {
-                self.cpu_index.insert((c, id));
-            }
+            self.cpu_index.get_mut().mark(id);
         }
         let Some(m) = model else { return };
         if self.pools.len() <= m.0 as usize {
@@ -505,7 +503,7 @@ impl Cluster {
         let pool = &mut self.pools[m.0 as usize];
         if fit(&old) != fit(&new) {
             if let Some(f) = fit(&old) {
-                pool.by_fit.remove(&f);
+                pool.by_fit.remove(f);
                 pool.levels[f.free_whole as usize] -= 1;
             }
             if let Some(f) = fit(&new) {
@@ -519,7 +517,7 @@ impl Cluster {
         }
         match (has_free(&old), has_free(&new)) {
             (true, false) => {
-                pool.by_id.remove(&id);
+                pool.by_id.remove(id);
             }
             (false, true) => {
                 pool.by_id.insert(id);
@@ -552,7 +550,7 @@ impl Cluster {
                 pool.levels[key.free_whole as usize] += 1;
             }
         }
-        if cpu_index != self.cpu_index {
+        if cpu_index != *self.synced_cpu_index().set() {
             return Err("the free-CPU index differs from the nodes".into());
         }
         if usable != self.usable_gpus {
@@ -560,7 +558,8 @@ impl Cluster {
         }
         for (i, p) in self.pools.iter().enumerate() {
             let want = pools.get(i).cloned().unwrap_or_default();
-            if p.by_fit != want.by_fit || p.by_id != want.by_id {
+            let ids = |b: &NodeBits| b.iter().collect::<Vec<_>>();
+            if p.by_fit.to_set() != want.by_fit.to_set() || ids(&p.by_id) != ids(&want.by_id) {
                 return Err(format!("the fit or id index of model {i} differs from the nodes"));
             }
             let trim = |l: &[u32]| l.iter().rposition(|c| *c > 0).map_or(0, |k| k + 1);
@@ -571,11 +570,11 @@ impl Cluster {
         Ok(())
     }
 
-    pub fn pool_by_fit(&self, model: ModelId) -> Option<&BTreeSet<FitKey>> {
+    pub fn pool_by_fit(&self, model: ModelId) -> Option<&FitIndex> {
         self.pools.get(model.0 as usize).map(|p| &p.by_fit)
     }
 
-    pub fn pool_by_id(&self, model: ModelId) -> Option<&BTreeSet<NodeId>> {
+    pub fn pool_by_id(&self, model: ModelId) -> Option<&NodeBits> {
         self.pools.get(model.0 as usize).map(|p| &p.by_id)
     }
 
@@ -583,8 +582,18 @@ impl Cluster {
         self.pools.get(model.0 as usize).map_or(&[], |p| &p.levels)
     }
 
-    pub fn cpu_index(&self) -> &BTreeSet<(u64, NodeId)> {
-        &self.cpu_index
+    /// The free-CPU index, brought up to date.
+    pub fn synced_cpu_index(&self) -> std::cell::Ref<'_, CpuIndex> {
+        if !self.cpu_index.borrow().is_synced() {
+            let nodes = &self.nodes;
+            self.cpu_index.borrow_mut().sync(|id| {
+                nodes
+                    .get(id.0 as usize)
+                    .and_then(Option::as_ref)
+                    .and_then(|n| n.indexed.map(|k| k.cpu))
+            });
+        }
+        self.cpu_index.borrow()
     }
 
     /// The stamp of the last node change (0 before any node was added).

@@ -24,6 +24,8 @@ pub mod builders;
 mod cluster;
 mod decision;
 pub mod fgd;
+mod index;
+mod jobs;
 mod model;
 pub mod policy;
 pub mod rng;

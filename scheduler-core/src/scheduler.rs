@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::cluster::{Cluster, Demand, NodeError, NodeTask};
 use crate::decision::{Decision, RejectReason, StopReason, TaskPlacement};
+use crate::jobs::JobTable;
 use crate::model::{GpuModel, ModelSet};
 use crate::policy::{most_room, OrderKey, Placement, PlacementPolicy, Plan, QueueOrder, QueuePolicy};
 use crate::spec::{GpuHealth, JobId, JobSpec, NodeId, NodeSpec, NodeState, WHOLE_GPU};
@@ -125,7 +126,33 @@ pub enum JobError {
 #[derive(Debug)]
 enum State {
     Pending,
-    Running { tasks: Vec<TaskPlacement>, live: u32 },
+    Running { tasks: Placed, live: u32 },
+}
+
+/// A running job's placements; most jobs have one task, kept inline.
+#[derive(Debug)]
+enum Placed {
+    One(TaskPlacement),
+    Many(Box<[TaskPlacement]>),
+}
+
+impl Placed {
+    fn new(tasks: &[TaskPlacement]) -> Placed {
+        match tasks {
+            [one] => Placed::One(*one),
+            many => Placed::Many(many.into()),
+        }
+    }
+}
+
+impl std::ops::Deref for Placed {
+    type Target = [TaskPlacement];
+    fn deref(&self) -> &[TaskPlacement] {
+        match self {
+            Placed::One(t) => std::slice::from_ref(t),
+            Placed::Many(ts) => ts,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -185,7 +212,7 @@ pub struct Scheduler {
     queue_policy: Box<dyn QueuePolicy>,
     placement: Box<dyn PlacementPolicy>,
     cluster: Cluster,
-    jobs: BTreeMap<JobId, Job>,
+    jobs: JobTable<Job>,
     pending: BTreeSet<(OrderKey, u64, JobId)>,
     /// Jobs submitted since the last pass: all a skip-ahead pass must try when no capacity was freed.
     fresh: Vec<JobId>,
@@ -235,7 +262,7 @@ impl Scheduler {
             queue_policy,
             placement,
             cluster: Cluster::default(),
-            jobs: BTreeMap::new(),
+            jobs: JobTable::default(),
             pending: BTreeSet::new(),
             fresh: Vec::new(),
             full_pass: false,
@@ -674,8 +701,8 @@ impl Scheduler {
             .jobs
             .iter()
             .map(|(id, j)| {
-                let view = self.view_of(*id, j);
-                (self.queue_policy.key(&view), !view.running, j.slot.1, *id, view.gpus())
+                let view = self.view_of(id, j);
+                (self.queue_policy.key(&view), !view.running, j.slot.1, id, view.gpus())
             })
             .collect();
         order.sort_unstable();
@@ -769,7 +796,7 @@ impl Scheduler {
         self.pending.remove(&(job.slot.0, job.slot.1, id));
         job.started = self.now;
         job.state = State::Running {
-            tasks: out.clone(),
+            tasks: Placed::new(&out),
             live: out.len() as u32,
         };
         self.stats.started += 1;

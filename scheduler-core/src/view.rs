@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
 use crate::cluster::{Cluster, Demand, FitKey, Node, NodeTask};
+use crate::index::{FitRange, NodeBits};
 use crate::model::{GpuModels, ModelId, ModelSet};
 use crate::spec::{GpuHealth, JobId, Location, NodeId, NodeState};
 use crate::time::{Span, Time};
@@ -46,18 +47,19 @@ impl<'a> ClusterView<'a> {
     }
 
     /// Schedulable nodes of `model` whose fit key lies in `range`, in [`FitKey`] order
-    /// (iterate forwards for best fit, backwards for worst fit). Index-backed: O(log n) to start.
+    /// (iterate forwards for best fit, backwards for worst fit). Index-backed: each step is a few word scans
+    /// of a bitset per free-GPU count (plus an ordered-set lookup when nodes have partly used devices).
     pub fn gpu_nodes_by_fit(
         &self,
         model: ModelId,
         range: impl RangeBounds<FitKey>,
     ) -> impl DoubleEndedIterator<Item = NodeView<'a>> + 'a {
         let cluster = self.cluster;
-        let range = range_owned(&range);
+        let (lo, hi) = range_owned(&range);
         cluster
             .pool_by_fit(model)
             .into_iter()
-            .flat_map(move |set| set.range(range))
+            .flat_map(move |index| FitRange::new(index, lo, hi))
             .map(move |k| NodeView {
                 node: cluster.node(k.node).expect("indexed nodes are present"),
             })
@@ -66,9 +68,13 @@ impl<'a> ClusterView<'a> {
     /// Schedulable nodes of `model` with some free GPU capacity, by id (first-fit order).
     pub fn gpu_nodes_by_id(&self, model: ModelId) -> impl Iterator<Item = NodeView<'a>> + 'a {
         let cluster = self.cluster;
-        cluster.pool_by_id(model).into_iter().flatten().map(move |id| NodeView {
-            node: cluster.node(*id).expect("indexed nodes are present"),
-        })
+        cluster
+            .pool_by_id(model)
+            .into_iter()
+            .flat_map(NodeBits::iter)
+            .map(move |id| NodeView {
+                node: cluster.node(id).expect("indexed nodes are present"),
+            })
     }
 
     /// `h[w]` = schedulable nodes of `model` with exactly `w` fully free healthy GPUs.
@@ -77,14 +83,9 @@ impl<'a> ClusterView<'a> {
     }
 
     /// Schedulable nodes (GPU or not) with at least `min_cpu` free milli-CPU, by (free CPU, id).
+    /// Each step is an O(log n) index lookup.
     pub fn nodes_by_free_cpu(&self, min_cpu: u64) -> impl DoubleEndedIterator<Item = NodeView<'a>> + 'a {
-        let cluster = self.cluster;
-        cluster
-            .cpu_index()
-            .range((min_cpu, NodeId(0))..)
-            .map(move |(_, id)| NodeView {
-                node: cluster.node(*id).expect("indexed nodes are present"),
-            })
+        self.nodes_by_free_cpu_in((std::ops::Bound::Included(min_cpu), std::ops::Bound::Unbounded))
     }
 
     /// Schedulable nodes whose free milli-CPU lies in `range`, by (free CPU, id).
@@ -104,8 +105,8 @@ impl<'a> ClusterView<'a> {
             Bound::Unbounded => Bound::Unbounded,
         };
         let cluster = self.cluster;
-        cluster.cpu_index().range((lo, hi)).map(move |(_, id)| NodeView {
-            node: cluster.node(*id).expect("indexed nodes are present"),
+        CpuRange { cluster, lo, hi }.map(move |(_, id)| NodeView {
+            node: cluster.node(id).expect("indexed nodes are present"),
         })
     }
 
@@ -128,6 +129,31 @@ impl<'a> ClusterView<'a> {
     /// finds them.
     pub fn nodes_changed_since(&self, stamp: u64) -> impl Iterator<Item = NodeId> + 'a {
         self.cluster.changed_since(stamp)
+    }
+}
+
+/// A range of the free-CPU index, walked from either end (one index lookup per step: the index is
+/// synced on read, so no borrow of it outlives a step).
+struct CpuRange<'a> {
+    cluster: &'a Cluster,
+    lo: std::ops::Bound<(u64, NodeId)>,
+    hi: std::ops::Bound<(u64, NodeId)>,
+}
+
+impl Iterator for CpuRange<'_> {
+    type Item = (u64, NodeId);
+    fn next(&mut self) -> Option<(u64, NodeId)> {
+        let k = self.cluster.synced_cpu_index().end_in(self.lo, self.hi, false)?;
+        self.lo = std::ops::Bound::Excluded(k);
+        Some(k)
+    }
+}
+
+impl DoubleEndedIterator for CpuRange<'_> {
+    fn next_back(&mut self) -> Option<(u64, NodeId)> {
+        let k = self.cluster.synced_cpu_index().end_in(self.lo, self.hi, true)?;
+        self.hi = std::ops::Bound::Excluded(k);
+        Some(k)
     }
 }
 
