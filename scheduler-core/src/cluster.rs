@@ -87,11 +87,21 @@ pub(crate) struct Node {
     pub mem_total: u64,
     pub mem_free: u64,
     pub gpus: Vec<Gpu>,
+    /// Device counts kept up to date with `gpus` (see [`Node::tally`]): healthy devices, healthy
+    /// devices fully free, and healthy devices partly used (free milli strictly between 0 and 1000).
+    counts: DeviceCounts,
     pub tasks: Vec<NodeTask>,
     /// The cluster's change stamp of the node's last change (see [`Cluster::reindex`]).
     pub version: u64,
     /// The key under which the node is in the indexes, if it is.
     indexed: Option<IndexKey>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct DeviceCounts {
+    usable: u32,
+    whole_free: u32,
+    partial: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,12 +124,45 @@ pub struct FitKey {
     pub node: NodeId,
 }
 
+impl DeviceCounts {
+    fn of(gpus: &[Gpu]) -> DeviceCounts {
+        let mut c = DeviceCounts::default();
+        for g in gpus {
+            c.tally(g, true);
+        }
+        c
+    }
+
+    /// Adds (or takes away) one device's contribution.
+    fn tally(&mut self, g: &Gpu, add: bool) {
+        if !g.usable() {
+            return;
+        }
+        let d = |c: &mut u32| {
+            if add {
+                *c += 1
+            } else {
+                *c -= 1
+            }
+        };
+        d(&mut self.usable);
+        if g.free >= WHOLE_GPU {
+            d(&mut self.whole_free);
+        } else if g.free > 0 {
+            d(&mut self.partial);
+        }
+    }
+}
+
 impl Node {
     pub fn free_whole(&self) -> u32 {
-        self.gpus.iter().filter(|g| g.usable() && g.free >= WHOLE_GPU).count() as u32
+        self.counts.whole_free
     }
 
     pub fn max_partial(&self) -> u32 {
+        if self.counts.partial == 0 {
+            return 0;
+        }
         self.gpus
             .iter()
             .filter(|g| g.usable() && g.free < WHOLE_GPU)
@@ -128,7 +171,15 @@ impl Node {
             .unwrap_or(0)
     }
 
-    fn fit_key(&self) -> FitKey {
+    /// Changes device `d` by `f`, keeping the counts in step.
+    fn update_gpu(&mut self, d: usize, f: impl FnOnce(&mut Gpu)) {
+        let g = &mut self.gpus[d];
+        self.counts.tally(g, false);
+        f(g);
+        self.counts.tally(g, true);
+    }
+
+    pub fn fit_key(&self) -> FitKey {
         FitKey {
             free_whole: self.free_whole(),
             max_partial: self.max_partial(),
@@ -327,7 +378,7 @@ impl Cluster {
             None => None,
         };
         let id = NodeId(self.nodes.len() as u32);
-        let gpus = spec
+        let gpus: Vec<Gpu> = spec
             .gpus
             .iter()
             .map(|g| Gpu {
@@ -337,7 +388,9 @@ impl Cluster {
                 memory_mib: g.memory_mib,
             })
             .collect();
+        let counts = DeviceCounts::of(&gpus);
         let node = Node {
+            counts,
             id,
             name: spec.name.into_boxed_str(),
             labels: spec.labels,
@@ -420,9 +473,10 @@ impl Cluster {
         let node = self.node_mut(id)?;
         let g = node
             .gpus
-            .get_mut(gpu as usize)
+            .get(gpu as usize)
             .ok_or(NodeError::UnknownGpu { node: id, gpu })?;
-        let old = std::mem::replace(&mut g.health, health);
+        let old = g.health;
+        node.update_gpu(gpu as usize, |g| g.health = health);
         self.reindex(id);
         Ok(old)
     }
@@ -434,9 +488,8 @@ impl Cluster {
         node.cpu_free -= task.cpu_milli;
         node.mem_free -= task.memory_mib;
         for d in task.gpus.iter() {
-            let g = &mut node.gpus[d as usize];
-            debug_assert!(g.free >= task.gpu_milli);
-            g.free -= task.gpu_milli;
+            debug_assert!(node.gpus[d as usize].free >= task.gpu_milli);
+            node.update_gpu(d as usize, |g| g.free -= task.gpu_milli);
         }
         node.tasks.push(task);
         self.reindex(id);
@@ -458,7 +511,7 @@ impl Cluster {
         node.cpu_free += task.cpu_milli;
         node.mem_free += task.memory_mib;
         for d in task.gpus.iter() {
-            node.gpus[d as usize].free += task.gpu_milli;
+            node.update_gpu(d as usize, |g| g.free += task.gpu_milli);
         }
         self.reindex(id);
         true
@@ -481,7 +534,7 @@ impl Cluster {
         let new = (node.state == NodeState::Schedulable).then(|| IndexKey {
             fit: node.fit_key(),
             cpu: node.cpu_free,
-            usable: node.gpus.iter().filter(|g| g.usable()).count() as u64,
+            usable: u64::from(node.counts.usable),
         });
         if new == node.indexed {
             return;
@@ -531,6 +584,11 @@ impl Cluster {
         let mut pools: Vec<Pool> = Vec::new();
         let mut cpu_index = BTreeSet::new();
         let mut usable = 0;
+        for n in self.nodes() {
+            if n.counts != DeviceCounts::of(&n.gpus) {
+                return Err(format!("the device counts of node {} differ from its devices", n.id));
+            }
+        }
         for n in self.nodes().filter(|n| n.state == NodeState::Schedulable) {
             cpu_index.insert((n.cpu_free, n.id));
             usable += n.gpus.iter().filter(|g| g.usable()).count() as u64;

@@ -145,25 +145,13 @@ fn first_by_fit<'a>(
             .gpu_nodes_by_fit(m, from(m)..)
             .find(|n| n.room_for(demand) >= tasks);
         if let Some(n) = found {
-            let key = FitKey {
-                free_whole: n.free_whole_gpus(),
-                max_partial: max_partial(&n),
-                node: n.id(),
-            };
+            let key = n.fit_key();
             if best.as_ref().is_none_or(|(k, _)| key < *k) {
                 best = Some((key, n));
             }
         }
     }
     best.map(|(_, n)| n)
-}
-
-fn max_partial(n: &NodeView<'_>) -> u32 {
-    n.gpus()
-        .filter(|g| g.health == crate::GpuHealth::Healthy && g.free_milli < WHOLE_GPU)
-        .map(|g| g.free_milli)
-        .max()
-        .unwrap_or(0)
 }
 
 /// The lowest fit key a node needs to possibly hold `tasks` tasks of `demand`.
@@ -230,9 +218,10 @@ impl PlacementPolicy for WorstFit {
                 .find(|n| n.room_for(demand) >= tasks);
             if let Some(n) = found {
                 // Most free whole GPUs, then the largest partial device, then the lowest id.
+                let fit = n.fit_key();
                 let key = FitKey {
-                    free_whole: u32::MAX - n.free_whole_gpus(),
-                    max_partial: u32::MAX - max_partial(&n),
+                    free_whole: u32::MAX - fit.free_whole,
+                    max_partial: u32::MAX - fit.max_partial,
                     node: n.id(),
                 };
                 if best.as_ref().is_none_or(|(k, _)| key < *k) {
@@ -319,9 +308,8 @@ pub fn most_room(view: &ClusterView<'_>, demand: &Demand) -> Option<(NodeId, u32
             let mut upper = Unbounded;
             while let Some(top) = view.gpu_nodes_by_fit(m, (Included(floor), upper)).next_back() {
                 let group = FitKey {
-                    free_whole: top.free_whole_gpus(),
-                    max_partial: max_partial(&top),
                     node: NodeId(0),
+                    ..top.fit_key()
                 };
                 let bound = if demand.is_whole_gpu() {
                     group.free_whole.checked_div(demand.gpus).unwrap_or(0)

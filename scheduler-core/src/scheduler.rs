@@ -227,8 +227,10 @@ pub struct Scheduler {
     /// Interned task-group lists of jobs, shared by identical jobs.
     shapes: Vec<Box<[(u32, Demand)]>>,
     shape_ids: BTreeMap<Box<[(u32, Demand)]>, u32>,
-    /// Shapes that passed the "can this ever run here" checks since the last node removal.
-    admitted: BTreeSet<u32>,
+    /// By shape: whether it passed the "can this ever run here" checks since the last node removal.
+    admitted: Vec<bool>,
+    /// Reused buffer for a submitted job's interned demands.
+    groups_scratch: Vec<(u32, Demand)>,
     /// The latest `now` seen.
     now: Time,
 }
@@ -274,7 +276,8 @@ impl Scheduler {
             scratch: Vec::new(),
             shapes: Vec::new(),
             shape_ids: BTreeMap::new(),
-            admitted: BTreeSet::new(),
+            admitted: Vec::new(),
+            groups_scratch: Vec::new(),
             now: Time::ZERO,
         }
     }
@@ -368,7 +371,7 @@ impl Scheduler {
         }
         self.evict(node, None, StopReason::NodeLost(node));
         self.cluster.remove_node(node)?;
-        self.admitted.clear();
+        self.admitted.fill(false);
         self.revalidate_pending();
         Ok(())
     }
@@ -401,14 +404,18 @@ impl Scheduler {
             return Err(JobError::Duplicate(spec.id));
         }
         self.stats.submitted += 1;
-        let groups = match self.admit(spec) {
-            Ok(g) => g,
+        let mut groups = std::mem::take(&mut self.groups_scratch);
+        let admitted = self.admit(spec, &mut groups);
+        let shape = match admitted {
+            Ok(known) => known.unwrap_or_else(|| self.intern_shape(&groups)),
             Err(reason) => {
+                self.groups_scratch = groups;
                 self.stats.rejected += 1;
                 self.decisions.push_back(Decision::Reject { job: spec.id, reason });
                 return Ok(());
             }
         };
+        self.groups_scratch = groups;
         let queue = self.queue_id(&spec.queue);
         let key = self.queue_policy.key(&JobView {
             id: spec.id,
@@ -416,13 +423,15 @@ impl Scheduler {
             priority: spec.priority,
             submitted: now,
             estimate: spec.estimate,
-            groups: &groups,
+            groups: &self.shapes[shape as usize],
             running: false,
             service: Span::default(),
             overhead: Span::default(),
         });
-        let shape = self.intern_shape(groups);
-        self.admitted.insert(shape);
+        if self.admitted.len() <= shape as usize {
+            self.admitted.resize(shape as usize + 1, false);
+        }
+        self.admitted[shape as usize] = true;
         let seq = self.next_seq;
         self.next_seq += 1;
         self.pending.insert((key, seq, spec.id));
@@ -527,11 +536,11 @@ impl Scheduler {
         self.now = self.now.max(now);
     }
 
-    fn intern_shape(&mut self, groups: Vec<(u32, Demand)>) -> u32 {
-        if let Some(&id) = self.shape_ids.get(&groups[..]) {
+    fn intern_shape(&mut self, groups: &[(u32, Demand)]) -> u32 {
+        if let Some(&id) = self.shape_ids.get(groups) {
             return id;
         }
-        let groups = groups.into_boxed_slice();
+        let groups: Box<[(u32, Demand)]> = groups.into();
         let id = self.shapes.len() as u32;
         self.shapes.push(groups.clone());
         self.shape_ids.insert(groups, id);
@@ -552,15 +561,16 @@ impl Scheduler {
         id
     }
 
-    /// Validates a job and interns its demands, or says why it can never run.
-    fn admit(&self, spec: &JobSpec) -> Result<Vec<(u32, Demand)>, RejectReason> {
+    /// Validates a job and writes its demands, with models interned, to `groups`; says why it can never
+    /// run, or gives the id of its shape when that is already known.
+    fn admit(&self, spec: &JobSpec, groups: &mut Vec<(u32, Demand)>) -> Result<Option<u32>, RejectReason> {
+        groups.clear();
         if spec.task_count() == 0 {
             return Err(RejectReason::Invalid {
                 group: 0,
                 problem: "the job has no tasks",
             });
         }
-        let mut groups = Vec::with_capacity(spec.groups.len());
         for (gi, g) in spec.groups.iter().enumerate() {
             let gi = gi as u32;
             let r = &g.request;
@@ -604,18 +614,17 @@ impl Scheduler {
         }
         // Capacity only shrinks when a node is removed (which clears the memo), so a shape that could run
         // once still can.
-        if let Some(id) = self.shape_ids.get(&groups[..]) {
-            if self.admitted.contains(id) {
-                return Ok(groups);
-            }
+        let known = self.shape_ids.get(&groups[..]).copied();
+        if known.is_some_and(|id| self.admitted.get(id as usize) == Some(&true)) {
+            return Ok(known);
         }
         for (gi, ((count, d), g)) in groups.iter().zip(&spec.groups).enumerate() {
             if *count > 0 {
                 self.cluster.check_task(gi as u32, d, || g.request.models.clone())?;
             }
         }
-        self.cluster.check_gang(&groups)?;
-        Ok(groups)
+        self.cluster.check_gang(groups)?;
+        Ok(known)
     }
 
     /// Rejects waiting jobs that the cluster, after losing a node, can no longer ever run.

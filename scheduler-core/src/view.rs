@@ -246,6 +246,10 @@ impl<'a> NodeView<'a> {
     pub fn free_whole_gpus(&self) -> u32 {
         self.node.free_whole()
     }
+    /// The node's key in the fit index ([`ClusterView::gpu_nodes_by_fit`]).
+    pub fn fit_key(&self) -> FitKey {
+        self.node.fit_key()
+    }
     /// Free milli-GPU over healthy devices.
     pub fn free_gpu_milli(&self) -> u64 {
         self.node

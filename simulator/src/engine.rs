@@ -6,13 +6,11 @@
 //! a stopped job (preempted, or on a lost node) keeps the work it has done, pays the configured checkpoint
 //! cost, and waits again. The same inputs give the same outputs, byte for byte.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use phalanx_core::{
     Config, Decision, JobId, NodeSpec, PlacementPolicy, QueuePolicy, RejectReason, Scheduler, Span, StopReason, Time,
 };
 
+use crate::events::Completions;
 use crate::workload::Workload;
 
 /// How a simulation is run.
@@ -118,6 +116,12 @@ pub struct ClusterError {
     pub source: phalanx_core::NodeError,
 }
 
+/// A job's record with the engine's progress state beside it (one cache line apart, not two arrays).
+struct Slot {
+    record: JobRecord,
+    live: Live,
+}
+
 struct Live {
     /// Work left to do (grows by the checkpoint cost at each stop).
     remaining: Span,
@@ -166,16 +170,18 @@ fn run(
 ) -> Result<SimResult, ClusterError> {
     let cluster_gpus = add_nodes(&mut sched, nodes.iter().cloned())?;
     let jobs = &workload.jobs;
-    let mut records: Vec<JobRecord> = (0..jobs.len()).map(|i| JobRecord::new(workload, i)).collect();
-    let mut live: Vec<Live> = jobs
-        .iter()
-        .map(|j| Live {
-            remaining: j.duration,
-            since: j.submit,
-            generation: 0,
+    let mut slots: Vec<Slot> = (0..jobs.len())
+        .map(|i| Slot {
+            record: JobRecord::new(workload, i),
+            live: Live {
+                remaining: jobs[i].duration,
+                since: jobs[i].submit,
+                generation: 0,
+            },
         })
         .collect();
-    let mut completions: BinaryHeap<Reverse<(Time, u32, u32)>> = BinaryHeap::new();
+    let mut completions = Completions::default();
+    let mut done: Vec<(u32, u32)> = Vec::new();
     let mut next = 0usize;
     let mut events = 0u64;
     let mut gpu_busy_ms = 0u128;
@@ -189,24 +195,24 @@ fn run(
     let mut templates: Vec<Option<phalanx_core::JobSpec>> = vec![None; workload.shapes.len()];
     loop {
         let t_arrival = jobs.get(next).map(|j| j.submit);
-        let t_done = completions.peek().map(|Reverse((t, _, _))| *t);
+        let t_done = completions.next_time().map(Time);
         now = match (t_arrival, t_done) {
             (None, None) => break,
             (Some(a), None) => a,
             (None, Some(d)) => d,
             (Some(a), Some(d)) => a.min(d),
         };
-        while let Some(&Reverse((t, job, generation))) = completions.peek() {
-            if t != now {
-                break;
-            }
-            completions.pop();
-            let l = &mut live[job as usize];
+        if t_done == Some(now) {
+            completions.pop_earliest(&mut done);
+        } else {
+            done.clear();
+        }
+        for &(job, generation) in &done {
+            let Slot { record: r, live: l } = &mut slots[job as usize];
             if l.generation != generation {
                 continue;
             }
             events += 1;
-            let r = &mut records[job as usize];
             sched
                 .handle_job_finished(now, JobId(u64::from(job)))
                 .expect("the engine finishes only running jobs");
@@ -242,23 +248,26 @@ fn run(
             match d {
                 Decision::Start { job, tasks } => {
                     let i = job.0 as usize;
-                    let (l, r) = (&mut live[i], &mut records[i]);
+                    let Slot { record: r, live: l } = &mut slots[i];
                     r.queue = Span(r.queue.0 + now.since(l.since).0);
                     r.start.get_or_insert(now);
-                    seen_nodes.clear();
-                    seen_nodes.extend(tasks.iter().map(|t| t.node));
-                    seen_nodes.sort_unstable();
-                    seen_nodes.dedup();
-                    r.nodes = seen_nodes.len() as u32;
+                    r.nodes = if tasks.len() == 1 {
+                        1
+                    } else {
+                        seen_nodes.clear();
+                        seen_nodes.extend(tasks.iter().map(|t| t.node));
+                        seen_nodes.sort_unstable();
+                        seen_nodes.dedup();
+                        seen_nodes.len() as u32
+                    };
                     l.since = now;
                     l.generation += 1;
-                    completions.push(Reverse((now + l.remaining, i as u32, l.generation)));
+                    completions.push((now + l.remaining).as_millis(), i as u32, l.generation);
                     allocated += u64::from(r.gpus);
                     running += 1;
                 }
                 Decision::Stop { job, reason, requeued } => {
-                    let i = job.0 as usize;
-                    let (l, r) = (&mut live[i], &mut records[i]);
+                    let Slot { record: r, live: l } = &mut slots[job.0 as usize];
                     let ran = now.since(l.since);
                     gpu_busy_ms += u128::from(r.gpus) * u128::from(ran.0);
                     l.remaining = Span(l.remaining.0.saturating_sub(ran.0) + checkpoint.cost(u64::from(r.gpus)).0);
@@ -270,7 +279,7 @@ fn run(
                     r.preemptions += 1;
                 }
                 Decision::Reject { job, reason } => {
-                    records[job.0 as usize].outcome = Outcome::Rejected(reason);
+                    slots[job.0 as usize].record.outcome = Outcome::Rejected(reason);
                 }
             }
         }
@@ -294,7 +303,7 @@ fn run(
         }
     }
     Ok(SimResult {
-        jobs: records,
+        jobs: slots.into_iter().map(|s| s.record).collect(),
         series,
         cluster_gpus,
         events,

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod csv;
 pub mod engine;
+pub mod events;
 pub mod experiment;
 pub mod metrics;
 pub mod openb;
