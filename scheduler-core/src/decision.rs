@@ -76,6 +76,61 @@ pub struct TaskPlacement {
     pub gpu_milli: u32,
 }
 
+/// Where a job's tasks run, one [`TaskPlacement`] per task in group and task order. A slice to read
+/// (`tasks[0]`, `tasks.iter()`, `tasks.len()`); a job of one task, the common case, is kept inline,
+/// so starting it allocates nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Placements(PlacementsRepr);
+
+#[derive(Clone, PartialEq, Eq)]
+enum PlacementsRepr {
+    One(TaskPlacement),
+    Many(Box<[TaskPlacement]>),
+}
+
+impl Placements {
+    /// The placements in `tasks`.
+    pub fn new(tasks: &[TaskPlacement]) -> Placements {
+        Placements(match tasks {
+            [one] => PlacementsRepr::One(*one),
+            many => PlacementsRepr::Many(many.into()),
+        })
+    }
+}
+
+impl std::ops::Deref for Placements {
+    type Target = [TaskPlacement];
+    fn deref(&self) -> &[TaskPlacement] {
+        match &self.0 {
+            PlacementsRepr::One(t) => std::slice::from_ref(t),
+            PlacementsRepr::Many(ts) => ts,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Placements {
+    type Item = &'a TaskPlacement;
+    type IntoIter = std::slice::Iter<'a, TaskPlacement>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl From<Vec<TaskPlacement>> for Placements {
+    fn from(tasks: Vec<TaskPlacement>) -> Placements {
+        match <[TaskPlacement; 1]>::try_from(tasks) {
+            Ok([one]) => Placements(PlacementsRepr::One(one)),
+            Err(many) => Placements(PlacementsRepr::Many(many.into_boxed_slice())),
+        }
+    }
+}
+
+impl fmt::Debug for Placements {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// Which resource a job asks too much of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resource {
@@ -190,7 +245,7 @@ pub enum Decision {
         /// The job.
         job: JobId,
         /// One entry per task, in group and task order.
-        tasks: Vec<TaskPlacement>,
+        tasks: Placements,
     },
     /// The job can never run on this cluster; it ends rejected.
     Reject {

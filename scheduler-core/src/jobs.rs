@@ -6,8 +6,8 @@
 //! multiplicative hash, linear probing) and one slab access; freed slots are reused, so the memory is
 //! proportional to the jobs in the table, not to all jobs ever seen.
 //!
-//! Determinism: the hash has no random state, and [`JobTable::iter`] walks the slab in slot order, which
-//! depends only on the sequence of inserts and removals. Callers that need an order among jobs sort.
+//! Determinism: the hash has no random state, and [`JobTable::iter`] walks the index in bucket order,
+//! which depends only on the sequence of inserts and removals. Callers that need an order among jobs sort.
 
 use crate::spec::JobId;
 
@@ -17,7 +17,7 @@ const EMPTY: u32 = u32::MAX;
 #[derive(Clone, Debug)]
 pub(crate) struct JobTable<T> {
     /// Records; `None` for a free slot (listed in `free`).
-    slots: Vec<Option<(JobId, T)>>,
+    slots: Vec<Option<T>>,
     free: Vec<u32>,
     /// `(id, slot)`, `slot == EMPTY` for an empty bucket. Length a power of two, at most 3/4 full.
     index: Box<[(u64, u32)]>,
@@ -72,12 +72,12 @@ impl<T> JobTable<T> {
 
     pub fn get(&self, id: &JobId) -> Option<&T> {
         let slot = self.index[self.bucket(*id)?].1;
-        self.slots[slot as usize].as_ref().map(|(_, t)| t)
+        self.slots[slot as usize].as_ref()
     }
 
     pub fn get_mut(&mut self, id: &JobId) -> Option<&mut T> {
         let slot = self.index[self.bucket(*id)?].1;
-        self.slots[slot as usize].as_mut().map(|(_, t)| t)
+        self.slots[slot as usize].as_mut()
     }
 
     /// Inserts a job whose id is not in the table.
@@ -88,11 +88,15 @@ impl<T> JobTable<T> {
         }
         let slot = match self.free.pop() {
             Some(s) => {
-                self.slots[s as usize] = Some((id, value));
+                self.slots[s as usize] = Some(value);
                 s
             }
             None => {
-                self.slots.push(Some((id, value)));
+                // Grow by a quarter, not double: the table is most of the scheduler's memory per job.
+                if self.slots.len() == self.slots.capacity() {
+                    self.slots.reserve_exact((self.slots.len() / 4).max(16));
+                }
+                self.slots.push(Some(value));
                 (self.slots.len() - 1) as u32
             }
         };
@@ -140,12 +144,17 @@ impl<T> JobTable<T> {
         self.index[hole] = (0, EMPTY);
         self.len -= 1;
         self.free.push(slot);
-        self.slots[slot as usize].take().map(|(_, t)| t)
+        self.slots[slot as usize].take()
     }
 
-    /// Every job, in slot order (deterministic, but not meaningful: sort for an order).
+    /// Every job, in index order (deterministic, but not meaningful: sort for an order).
     pub fn iter(&self) -> impl Iterator<Item = (JobId, &T)> {
-        self.slots.iter().flatten().map(|(id, t)| (*id, t))
+        self.index.iter().filter(|(_, s)| *s != EMPTY).map(|&(id, s)| {
+            (
+                JobId(id),
+                self.slots[s as usize].as_ref().expect("indexed slots are used"),
+            )
+        })
     }
 }
 

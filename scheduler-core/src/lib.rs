@@ -35,7 +35,9 @@ mod time;
 mod view;
 
 pub use cluster::{Demand, FitKey, NodeError, NodeTask};
-pub use decision::{Decision, DeviceSet, RejectReason, Resource, StopReason, TaskPlacement, MAX_GPUS_PER_NODE};
+pub use decision::{
+    Decision, DeviceSet, Placements, RejectReason, Resource, StopReason, TaskPlacement, MAX_GPUS_PER_NODE,
+};
 pub use model::{GpuModel, GpuModelError, GpuModels, ModelId, ModelSet, TooManyModels, MAX_GPU_MODELS};
 pub use policy::{
     most_room, BestFit, Choice, Consolidate, Fifo, FirstFit, OrderKey, Placement, PlacementPolicy, Plan, Priority,

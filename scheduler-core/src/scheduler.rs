@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::cluster::{Cluster, Demand, NodeError, NodeTask};
-use crate::decision::{Decision, RejectReason, StopReason, TaskPlacement};
+use crate::decision::{Decision, Placements, RejectReason, StopReason, TaskPlacement};
 use crate::jobs::JobTable;
 use crate::model::{GpuModel, ModelSet};
 use crate::policy::{most_room, OrderKey, Placement, PlacementPolicy, Plan, QueueOrder, QueuePolicy};
@@ -126,34 +126,12 @@ pub enum JobError {
 #[derive(Debug)]
 enum State {
     Pending,
-    Running { tasks: Placed, live: u32 },
+    /// Running, with its tasks' placements.
+    Running(Placements),
 }
 
-/// A running job's placements; most jobs have one task, kept inline.
-#[derive(Debug)]
-enum Placed {
-    One(TaskPlacement),
-    Many(Box<[TaskPlacement]>),
-}
-
-impl Placed {
-    fn new(tasks: &[TaskPlacement]) -> Placed {
-        match tasks {
-            [one] => Placed::One(*one),
-            many => Placed::Many(many.into()),
-        }
-    }
-}
-
-impl std::ops::Deref for Placed {
-    type Target = [TaskPlacement];
-    fn deref(&self) -> &[TaskPlacement] {
-        match self {
-            Placed::One(t) => std::slice::from_ref(t),
-            Placed::Many(ts) => ts,
-        }
-    }
-}
+/// `Job::stopped_at` of a job never stopped.
+const NEVER: Time = Time(u64::MAX);
 
 #[derive(Debug)]
 struct Job {
@@ -173,7 +151,10 @@ struct Job {
     /// When the current run started (meaningful while running).
     started: Time,
     /// When it was last stopped and requeued.
-    stopped_at: Option<Time>,
+    /// When it was last stopped and requeued ([`NEVER`] if it never was).
+    stopped_at: Time,
+    /// Running tasks (while running).
+    live: u32,
 }
 
 /// The scheduler: a sans-IO state machine. Inputs are `handle_*` calls carrying `now`; outputs are
@@ -301,14 +282,14 @@ impl Scheduler {
     pub fn job_status(&self, job: JobId) -> Option<JobStatus> {
         self.jobs.get(&job).map(|j| match j.state {
             State::Pending => JobStatus::Pending,
-            State::Running { .. } => JobStatus::Running,
+            State::Running(_) => JobStatus::Running,
         })
     }
 
     /// Where a running job's tasks are.
     pub fn placements(&self, job: JobId) -> Option<&[TaskPlacement]> {
         match &self.jobs.get(&job)?.state {
-            State::Running { tasks, .. } => Some(tasks),
+            State::Running(tasks) => Some(tasks),
             State::Pending => None,
         }
     }
@@ -449,7 +430,8 @@ impl Scheduler {
                 service: Span::default(),
                 overhead: Span::default(),
                 started: now,
-                stopped_at: None,
+                stopped_at: NEVER,
+                live: 0,
             },
         );
         Ok(())
@@ -463,7 +445,7 @@ impl Scheduler {
             State::Pending => {
                 self.pending.remove(&(j.slot.0, j.slot.1, job));
             }
-            State::Running { tasks, .. } => {
+            State::Running(tasks) => {
                 self.release_all(job, &tasks);
                 self.decisions.push_back(Decision::Stop {
                     job,
@@ -480,7 +462,7 @@ impl Scheduler {
     pub fn handle_task_finished(&mut self, now: Time, job: JobId, group: u32, index: u32) -> Result<(), JobError> {
         self.tick(now);
         let j = self.jobs.get_mut(&job).ok_or(JobError::Unknown(job))?;
-        let State::Running { tasks, live } = &mut j.state else {
+        let State::Running(tasks) = &j.state else {
             return Err(JobError::NotRunning(job));
         };
         let no_task = JobError::NoSuchTask { job, group, index };
@@ -492,9 +474,9 @@ impl Scheduler {
         if !self.cluster.release(node, job, group, index) {
             return Err(no_task);
         }
-        *live -= 1;
+        j.live -= 1;
         self.full_pass = true;
-        if *live == 0 {
+        if j.live == 0 {
             self.jobs.remove(&job);
             self.stats.finished += 1;
         }
@@ -512,7 +494,7 @@ impl Scheduler {
             Some(_) => {}
         }
         let j = self.jobs.remove(&job).expect("checked above");
-        if let State::Running { tasks, .. } = j.state {
+        if let State::Running(tasks) = j.state {
             self.release_all(job, &tasks);
         }
         self.stats.finished += 1;
@@ -630,8 +612,8 @@ impl Scheduler {
     /// Rejects waiting jobs that the cluster, after losing a node, can no longer ever run.
     fn revalidate_pending(&mut self) {
         let mut doomed = Vec::new();
-        for (_, _, id) in &self.pending {
-            let groups = &self.shapes[self.jobs[id].shape as usize];
+        for &(_, _, id) in &self.pending {
+            let groups = &self.shapes[self.jobs[&id].shape as usize];
             let check = groups.iter().enumerate().try_for_each(|(gi, (count, d))| {
                 if *count == 0 {
                     return Ok(());
@@ -639,7 +621,7 @@ impl Scheduler {
                 self.cluster.check_task(gi as u32, d, || self.model_names(d.models))
             });
             if let Err(reason) = check.and_then(|()| self.cluster.check_gang(groups)) {
-                doomed.push((*id, reason));
+                doomed.push((id, reason));
             }
         }
         for (id, reason) in doomed {
@@ -681,11 +663,11 @@ impl Scheduler {
     fn requeue(&mut self, job: JobId, reason: StopReason) {
         let now = self.now;
         let j = self.jobs.get_mut(&job).expect("running jobs are known");
-        let State::Running { tasks, .. } = std::mem::replace(&mut j.state, State::Pending) else {
+        let State::Running(tasks) = std::mem::replace(&mut j.state, State::Pending) else {
             return;
         };
         j.service = Span(j.service.0 + now.since(j.started).0);
-        j.stopped_at = Some(now);
+        j.stopped_at = now;
         let gpus: u64 = self.shapes[j.shape as usize]
             .iter()
             .map(|(n, d)| u64::from(*n) * u64::from(d.gpus))
@@ -722,7 +704,7 @@ impl Scheduler {
                 quota -= gpus;
                 // A job stopped at this instant waits for the next event, whatever a custom key says now:
                 // no job can be stopped and restarted over and over within one instant.
-                if waiting && self.jobs[&id].stopped_at != Some(self.now) {
+                if waiting && self.jobs[&id].stopped_at != self.now {
                     to_start.push(id);
                 }
             } else if !waiting {
@@ -804,12 +786,12 @@ impl Scheduler {
         }
         self.pending.remove(&(job.slot.0, job.slot.1, id));
         job.started = self.now;
-        job.state = State::Running {
-            tasks: Placed::new(&out),
-            live: out.len() as u32,
-        };
+        let tasks = Placements::new(&out);
+        job.state = State::Running(tasks.clone());
+        job.live = out.len() as u32;
         self.stats.started += 1;
-        self.decisions.push_back(Decision::Start { job: id, tasks: out });
+        self.scratch = out;
+        self.decisions.push_back(Decision::Start { job: id, tasks });
         true
     }
 
@@ -852,7 +834,7 @@ fn job_view<'a>(
     id: JobId,
     j: &'a Job,
 ) -> JobView<'a> {
-    let running = matches!(j.state, State::Running { .. });
+    let running = matches!(j.state, State::Running(_));
     let current = if running { now.since(j.started) } else { Span::default() };
     JobView {
         id,
