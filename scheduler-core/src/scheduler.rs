@@ -130,31 +130,44 @@ enum State {
     Running(Placements),
 }
 
-/// `Job::stopped_at` of a job never stopped.
-const NEVER: Time = Time(u64::MAX);
-
 #[derive(Debug)]
 struct Job {
     queue: u32,
     priority: i32,
     submitted: Time,
-    estimate: Option<Span>,
+    /// The estimate in milliseconds ([`NO_ESTIMATE`]: none).
+    estimate: u64,
     /// Index into the scheduler's interned task-group lists.
     shape: u32,
     /// Position in the pending set: (key, submission sequence).
     slot: (OrderKey, u64),
     state: State,
+    /// When the current run started (meaningful while running).
+    started: Time,
+    /// What earlier runs did; `None` until the job is first stopped (most jobs never are).
+    progress: Option<Box<Progress>>,
+    /// Running tasks (while running).
+    live: u32,
+}
+
+/// `Job::estimate` of a job without one.
+const NO_ESTIMATE: u64 = u64::MAX;
+
+impl Job {
+    fn estimate(&self) -> Option<Span> {
+        (self.estimate != NO_ESTIMATE).then_some(Span(self.estimate))
+    }
+}
+
+/// A stopped job's past.
+#[derive(Debug, Default)]
+struct Progress {
     /// Running time over previous runs.
     service: Span,
     /// Checkpoint overhead accumulated by stops.
     overhead: Span,
-    /// When the current run started (meaningful while running).
-    started: Time,
     /// When it was last stopped and requeued.
-    /// When it was last stopped and requeued ([`NEVER`] if it never was).
     stopped_at: Time,
-    /// Running tasks (while running).
-    live: u32,
 }
 
 /// The scheduler: a sans-IO state machine. Inputs are `handle_*` calls carrying `now`; outputs are
@@ -423,14 +436,13 @@ impl Scheduler {
                 queue,
                 priority: spec.priority,
                 submitted: now,
-                estimate: spec.estimate,
+                // An estimate of u64::MAX ms (585 million years) reads as none.
+                estimate: spec.estimate.map_or(NO_ESTIMATE, |e| e.0),
                 shape,
                 slot: (key, seq),
                 state: State::Pending,
-                service: Span::default(),
-                overhead: Span::default(),
                 started: now,
-                stopped_at: NEVER,
+                progress: None,
                 live: 0,
             },
         );
@@ -666,13 +678,14 @@ impl Scheduler {
         let State::Running(tasks) = std::mem::replace(&mut j.state, State::Pending) else {
             return;
         };
-        j.service = Span(j.service.0 + now.since(j.started).0);
-        j.stopped_at = now;
         let gpus: u64 = self.shapes[j.shape as usize]
             .iter()
             .map(|(n, d)| u64::from(*n) * u64::from(d.gpus))
             .sum();
-        j.overhead = Span(j.overhead.0 + self.config.checkpoint.cost(gpus).0);
+        let p = j.progress.get_or_insert_default();
+        p.service = Span(p.service.0 + now.since(j.started).0);
+        p.stopped_at = now;
+        p.overhead = Span(p.overhead.0 + self.config.checkpoint.cost(gpus).0);
         let slot = j.slot;
         self.release_all(job, &tasks);
         self.pending.insert((slot.0, slot.1, job));
@@ -704,7 +717,11 @@ impl Scheduler {
                 quota -= gpus;
                 // A job stopped at this instant waits for the next event, whatever a custom key says now:
                 // no job can be stopped and restarted over and over within one instant.
-                if waiting && self.jobs[&id].stopped_at != self.now {
+                let stopped_now = self.jobs[&id]
+                    .progress
+                    .as_ref()
+                    .is_some_and(|p| p.stopped_at == self.now);
+                if waiting && !stopped_now {
                     to_start.push(id);
                 }
             } else if !waiting {
@@ -808,7 +825,7 @@ impl Scheduler {
             queue: &self.queues[j.queue as usize],
             priority: j.priority,
             submitted: j.submitted,
-            estimate: j.estimate,
+            estimate: j.estimate(),
         })
     }
 }
@@ -841,11 +858,11 @@ fn job_view<'a>(
         queue: &queues[j.queue as usize],
         priority: j.priority,
         submitted: j.submitted,
-        estimate: j.estimate,
+        estimate: j.estimate(),
         groups: &shapes[j.shape as usize],
         running,
-        service: Span(j.service.0 + current.0),
-        overhead: j.overhead,
+        service: Span(j.progress.as_ref().map_or(0, |p| p.service.0) + current.0),
+        overhead: j.progress.as_ref().map_or(Span::default(), |p| p.overhead),
     }
 }
 
