@@ -66,6 +66,8 @@ fn place_reports_a_bad_row_with_file_line_and_field() {
         stderr.starts_with("error: no/such/file.csv: cannot read the file:"),
         "{stderr}"
     );
+    // The cause is said once, not once per link of the error chain.
+    assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
