@@ -233,7 +233,11 @@ impl FitIndex {
         if lo > hi {
             return None;
         }
-        let p = self.partial.range(lo..=hi).next().copied();
+        let p = if self.partial.is_empty() {
+            None
+        } else {
+            self.partial.range(lo..=hi).next().copied()
+        };
         // Clean keys (w, 0, n) at or above `lo`: in lo's level only if lo has no partial part.
         let mut c = None;
         for w in lo.free_whole as usize..self.clean.len().min(hi.free_whole as usize + 1) {
@@ -271,7 +275,11 @@ impl FitIndex {
         if lo > hi {
             return None;
         }
-        let p = self.partial.range(lo..=hi).next_back().copied();
+        let p = if self.partial.is_empty() {
+            None
+        } else {
+            self.partial.range(lo..=hi).next_back().copied()
+        };
         let mut c = None;
         let end = (hi.free_whole as usize + 1).min(self.clean.len());
         for w in (lo.free_whole as usize..end).rev() {

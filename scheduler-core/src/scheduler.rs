@@ -878,13 +878,18 @@ fn may_fit(cluster: &Cluster, groups: &[(u32, Demand)]) -> bool {
             return true;
         }
         let view = ClusterView { cluster };
+        let (need, per) = (u64::from(*count), d.gpus as usize);
         let mut slots = 0u64;
         for m in view.model_ids(d.models) {
-            for (w, n) in cluster.pool_levels(m).iter().enumerate() {
-                slots += u64::from(*n) * (w as u64 / u64::from(d.gpus));
+            // From the fullest level down, so that the common answer (yes) comes after a level or two.
+            for (w, n) in cluster.pool_levels(m).iter().enumerate().skip(per).rev() {
+                slots += u64::from(*n) * if per == 1 { w as u64 } else { (w / per) as u64 };
+                if slots >= need {
+                    return true;
+                }
             }
         }
-        slots >= u64::from(*count)
+        false
     })
 }
 
