@@ -2,7 +2,7 @@
 //! 1–32-GPU jobs and minutes-to-hours durations) on a 10,000-node, 80,000-GPU cluster, FIFO and best fit.
 //! Prints events per second and the peak heap per job in flight.
 //!
-//! `cargo bench -p phalanx-benches --bench engine`
+//! `cargo bench -p phalanx-benches --bench engine` (`PHALANX_BENCH_JOBS`, `PHALANX_BENCH_NODES` change the size)
 
 use std::time::Instant;
 
@@ -23,7 +23,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let nodes: Vec<_> = (0..10_000)
+    let node_count: usize = std::env::var("PHALANX_BENCH_NODES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let nodes: Vec<_> = (0..node_count)
         .map(|i| {
             NodeBuilder::new(format!("node-{i:05}"))
                 .cpu(96_000)
@@ -33,7 +37,7 @@ fn main() {
         })
         .collect();
     let t = Instant::now();
-    let workload = synthetic(jobs, 80_000.0, 42);
+    let workload = synthetic(jobs, 8.0 * node_count as f64, 42);
     let gen = t.elapsed();
     let config = SimConfig {
         scheduler: Config {
