@@ -273,7 +273,7 @@ impl PlacementPolicy for PyScore {
                 },
             )?;
             let mut best: Option<(f64, Choice)> = None;
-            for n in view.schedulable_nodes().filter(|n| n.room_for(demand) >= tasks) {
+            for n in view.schedulable_nodes().filter(|n| n.has_room(demand, tasks)) {
                 self.calls.calls.set(self.calls.calls.get() + 1);
                 let s = self.score.call1(py, (d.clone_ref(py), NodeInfo::new(view, &n)))?;
                 let s = number(s.bind(py), "score")?;

@@ -220,6 +220,42 @@ impl Node {
         room.min(u64::from(u32::MAX)) as u32
     }
 
+    /// Whether `n` tasks of `d` fit on the node now (ignoring its state): `room_for(d) >= n`, without
+    /// dividing.
+    pub fn has_room(&self, d: &Demand, n: u32) -> bool {
+        let fits = self.has_room_unchecked(d, n);
+        debug_assert_eq!(fits, self.room_for(d) >= n, "has_room disagrees with room_for");
+        fits
+    }
+
+    fn has_room_unchecked(&self, d: &Demand, n: u32) -> bool {
+        if n == 0 {
+            return true;
+        }
+        if !self.model_allowed(d) {
+            return false;
+        }
+        let n64 = u64::from(n);
+        if d.cpu_milli.saturating_mul(n64) > self.cpu_free || d.memory_mib.saturating_mul(n64) > self.mem_free {
+            return false;
+        }
+        if d.gpus == 0 {
+            return true;
+        }
+        if d.gpu_milli >= WHOLE_GPU {
+            return u64::from(d.gpus) * n64 <= u64::from(self.counts.whole_free);
+        }
+        let m = d.gpu_milli.max(1);
+        let mut slots = 0u64;
+        for g in self.gpus.iter().filter(|g| g.usable()) {
+            slots += u64::from(g.free / m);
+            if slots >= n64 {
+                return true;
+            }
+        }
+        false
+    }
+
     /// The devices a task of `d` gets on this node: the lowest-index fully free devices for whole GPUs;
     /// for a shared GPU the device left tightest (smallest free milli that still fits, lowest index on
     /// ties), or `hint` if that device fits.

@@ -141,9 +141,7 @@ fn first_by_fit<'a>(
 ) -> Option<NodeView<'a>> {
     let mut best: Option<(FitKey, NodeView<'a>)> = None;
     for m in view.model_ids(demand.models) {
-        let found = view
-            .gpu_nodes_by_fit(m, from(m)..)
-            .find(|n| n.room_for(demand) >= tasks);
+        let found = view.gpu_nodes_by_fit(m, from(m)..).find(|n| n.has_room(demand, tasks));
         if let Some(n) = found {
             let key = n.fit_key();
             if best.as_ref().is_none_or(|(k, _)| key < *k) {
@@ -185,7 +183,7 @@ impl PlacementPolicy for BestFit {
         if demand.gpus == 0 {
             return view
                 .nodes_by_free_cpu(demand.cpu_milli.saturating_mul(u64::from(tasks)))
-                .find(|n| n.room_for(demand) >= tasks)
+                .find(|n| n.has_room(demand, tasks))
                 .map(|n| Choice::node(n.id()));
         }
         let floor = fit_floor(demand, tasks);
@@ -206,7 +204,7 @@ impl PlacementPolicy for WorstFit {
             return view
                 .nodes_by_free_cpu(0)
                 .rev()
-                .find(|n| n.room_for(demand) >= tasks)
+                .find(|n| n.has_room(demand, tasks))
                 .map(|n| Choice::node(n.id()));
         }
         let floor = fit_floor(demand, tasks);
@@ -215,7 +213,7 @@ impl PlacementPolicy for WorstFit {
             let found = view
                 .gpu_nodes_by_fit(m, floor..)
                 .rev()
-                .find(|n| n.room_for(demand) >= tasks);
+                .find(|n| n.has_room(demand, tasks));
             if let Some(n) = found {
                 // Most free whole GPUs, then the largest partial device, then the lowest id.
                 let fit = n.fit_key();
@@ -258,11 +256,11 @@ impl PlacementPolicy for FirstFit {
         if demand.gpus == 0 {
             return view
                 .schedulable_nodes()
-                .find(|n| n.room_for(demand) >= tasks)
+                .find(|n| n.has_room(demand, tasks))
                 .map(|n| Choice::node(n.id()));
         }
         view.model_ids(demand.models)
-            .filter_map(|m| view.gpu_nodes_by_id(m).find(|n| n.room_for(demand) >= tasks))
+            .filter_map(|m| view.gpu_nodes_by_id(m).find(|n| n.has_room(demand, tasks)))
             .map(|n| n.id())
             .min()
             .map(Choice::node)
@@ -377,9 +375,9 @@ impl PlacementPolicy for Consolidate {
             };
             let whole_node = d.gpus == n.gpu_count();
             let ok = if whole_node {
-                n.free_whole_gpus() == n.gpu_count() && n.room_for(d) >= 1
+                n.free_whole_gpus() == n.gpu_count() && n.has_room(d, 1)
             } else {
-                i == tasks.len() - 1 && n.room_for(d) >= 1
+                i == tasks.len() - 1 && n.has_room(d, 1)
             };
             if !ok {
                 return Plan::NoRoom;

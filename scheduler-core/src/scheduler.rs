@@ -930,7 +930,7 @@ fn place_gang(
                 Some(c) => {
                     let ok = view
                         .node(c.node)
-                        .is_some_and(|nv| nv.state() == NodeState::Schedulable && nv.room_for(d) >= remaining);
+                        .is_some_and(|nv| nv.state() == NodeState::Schedulable && nv.has_room(d, remaining));
                     if !ok {
                         return Err(PlaceError::PolicyError);
                     }
@@ -965,7 +965,7 @@ fn place_task(
 ) -> Result<(), PlaceError> {
     let fits = cluster
         .node(node)
-        .filter(|nd| nd.state == NodeState::Schedulable && nd.room_for(d) >= 1);
+        .filter(|nd| nd.state == NodeState::Schedulable && nd.has_room(d, 1));
     let devices = fits
         .and_then(|nd| nd.choose_devices(d, hint))
         .ok_or(PlaceError::PolicyError)?;

@@ -271,9 +271,13 @@ impl<'a> NodeView<'a> {
     pub fn room_for(&self, d: &Demand) -> u32 {
         self.node.room_for(d)
     }
+    /// Whether `tasks` tasks of `d` fit on it now (regardless of its state): `room_for(d) >= tasks`, cheaper.
+    pub fn has_room(&self, d: &Demand, tasks: u32) -> bool {
+        self.node.has_room(d, tasks)
+    }
     /// Whether one task of `d` fits on it now and it is schedulable.
     pub fn fits(&self, d: &Demand) -> bool {
-        self.node.state == NodeState::Schedulable && self.node.room_for(d) >= 1
+        self.node.state == NodeState::Schedulable && self.node.has_room(d, 1)
     }
 }
 

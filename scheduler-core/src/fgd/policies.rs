@@ -47,7 +47,7 @@ impl PlacementPolicy for Random {
         self.feasible.clear();
         for i in self.table.candidates(&p) {
             if NodeTable::fits(&self.table.snaps()[i], &p)
-                && (tasks <= 1 || view.node(NodeId(i as u32)).is_some_and(|n| n.room_for(demand) >= tasks))
+                && (tasks <= 1 || view.node(NodeId(i as u32)).is_some_and(|n| n.has_room(demand, tasks)))
             {
                 self.feasible.push(i);
             }

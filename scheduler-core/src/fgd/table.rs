@@ -311,7 +311,7 @@ impl NodeTable {
             if !Self::fits(s, p) {
                 continue;
             }
-            if tasks > 1 && view.node(NodeId(i as u32)).is_none_or(|n| n.room_for(demand) < tasks) {
+            if tasks > 1 && view.node(NodeId(i as u32)).is_none_or(|n| !n.has_room(demand, tasks)) {
                 continue;
             }
             let (sc, device) = score(i, s);
