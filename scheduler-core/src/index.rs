@@ -229,48 +229,16 @@ impl FitIndex {
 
     /// The smallest key within `[lo, hi]`.
     pub fn first_in(&self, lo: Bound<FitKey>, hi: Bound<FitKey>) -> Option<FitKey> {
-        let (lo, hi) = (lower(lo)?, upper(hi)?);
-        if lo > hi {
-            return None;
-        }
-        let p = if self.partial.is_empty() {
-            None
-        } else {
-            self.partial.range(lo..=hi).next().copied()
-        };
-        // Clean keys (w, 0, n) at or above `lo`: in lo's level only if lo has no partial part.
-        let mut c = None;
-        for w in lo.free_whole as usize..self.clean.len().min(hi.free_whole as usize + 1) {
-            let bits = &self.clean[w];
-            if bits.len() == 0 {
-                continue;
-            }
-            let from = if w == lo.free_whole as usize {
-                if lo.max_partial > 0 {
-                    continue;
-                }
-                lo.node.0
-            } else {
-                0
-            };
-            if let Some(n) = bits.first_from(from) {
-                c = Some(FitKey {
-                    free_whole: w as u32,
-                    max_partial: 0,
-                    node: n,
-                });
-                break;
-            }
-        }
-        let best = match (c, p) {
-            (Some(c), Some(p)) => c.min(p),
-            (c, p) => c.or(p)?,
-        };
-        (best <= hi).then_some(best)
+        self.end_in(lo, hi, false)
     }
 
     /// The largest key within `[lo, hi]`.
     pub fn last_in(&self, lo: Bound<FitKey>, hi: Bound<FitKey>) -> Option<FitKey> {
+        self.end_in(lo, hi, true)
+    }
+
+    /// The smallest (or, `back`, the largest) key within `[lo, hi]`.
+    fn end_in(&self, lo: Bound<FitKey>, hi: Bound<FitKey>, back: bool) -> Option<FitKey> {
         let (lo, hi) = (lower(lo)?, upper(hi)?);
         if lo > hi {
             return None;
@@ -278,35 +246,46 @@ impl FitIndex {
         let p = if self.partial.is_empty() {
             None
         } else {
-            self.partial.range(lo..=hi).next_back().copied()
+            let mut range = self.partial.range(lo..=hi);
+            if back { range.next_back() } else { range.next() }.copied()
         };
-        let mut c = None;
-        let end = (hi.free_whole as usize + 1).min(self.clean.len());
-        for w in (lo.free_whole as usize..end).rev() {
+        // The first clean key (w, 0, n) from the chosen end: at lo's level only at or after lo (none if lo has
+        // a partial part); at hi's level only up to hi (all of them if hi has a partial part).
+        let clean = |w: usize| -> Option<FitKey> {
             let bits = &self.clean[w];
             if bits.len() == 0 {
-                continue;
+                return None;
             }
-            // Clean keys of hi's level are below hi unless hi is (w, 0, n).
-            let upto = if w == hi.free_whole as usize && hi.max_partial == 0 {
-                hi.node.0
+            let node = if back {
+                let at_hi = w == hi.free_whole as usize && hi.max_partial == 0;
+                bits.last_upto(if at_hi { hi.node.0 } else { u32::MAX })?
+            } else if w == lo.free_whole as usize {
+                if lo.max_partial > 0 {
+                    return None;
+                }
+                bits.first_from(lo.node.0)?
             } else {
-                u32::MAX
+                bits.first_from(0)?
             };
-            if let Some(n) = bits.last_upto(upto) {
-                c = Some(FitKey {
-                    free_whole: w as u32,
-                    max_partial: 0,
-                    node: n,
-                });
-                break;
-            }
-        }
+            Some(FitKey {
+                free_whole: w as u32,
+                max_partial: 0,
+                node,
+            })
+        };
+        let mut levels = lo.free_whole as usize..(hi.free_whole as usize + 1).min(self.clean.len());
+        let c = if back {
+            levels.rev().find_map(clean)
+        } else {
+            levels.find_map(clean)
+        };
         let best = match (c, p) {
-            (Some(c), Some(p)) => c.max(p),
+            (Some(c), Some(p)) if back => c.max(p),
+            (Some(c), Some(p)) => c.min(p),
             (c, p) => c.or(p)?,
         };
-        (best >= lo).then_some(best)
+        let inside = if back { best >= lo } else { best <= hi };
+        inside.then_some(best)
     }
 
     /// Every key, ascending (for audits).
