@@ -88,10 +88,11 @@ impl Completions {
             for &e in &moved {
                 self.buckets[Self::bucket(t, e.0)].push(e);
             }
-            // Keep the bucket's allocation for later pushes.
+            // Keep a small bucket's allocation for later pushes; give a large one back, or every bucket would
+            // keep the capacity of its busiest moment and together hold several times the events waiting.
             let mut moved = moved;
-            moved.clear();
-            if self.buckets[b].is_empty() {
+            if moved.capacity() <= 256 && self.buckets[b].is_empty() {
+                moved.clear();
                 self.buckets[b] = moved;
             }
         }
