@@ -125,6 +125,10 @@ pub enum JobError {
 
 #[derive(Debug)]
 enum State {
+    /// Waiting, submitted since the last scheduling pass and not yet in the pending set: a job that can
+    /// start at once never passes through the ordered set.
+    Fresh,
+    /// Waiting, in the pending set.
     Pending,
     /// Running, with its tasks' placements.
     Running(Placements),
@@ -210,6 +214,8 @@ pub struct Scheduler {
     pending: BTreeSet<(OrderKey, u64, JobId)>,
     /// Jobs submitted since the last pass: all a skip-ahead pass must try when no capacity was freed.
     fresh: Vec<JobId>,
+    /// Waiting jobs not in `pending` (state [`State::Fresh`]; all listed in `fresh`).
+    unqueued: usize,
     /// Capacity was freed (or the order changed) since the last pass: every pending job may now fit.
     full_pass: bool,
     decisions: VecDeque<Decision>,
@@ -261,6 +267,7 @@ impl Scheduler {
             jobs: JobTable::default(),
             pending: BTreeSet::new(),
             fresh: Vec::new(),
+            unqueued: 0,
             full_pass: false,
             decisions: VecDeque::new(),
             queues: Vec::new(),
@@ -294,7 +301,7 @@ impl Scheduler {
     /// Whether a job is pending or running (`None`: never seen, or ended).
     pub fn job_status(&self, job: JobId) -> Option<JobStatus> {
         self.jobs.get(&job).map(|j| match j.state {
-            State::Pending => JobStatus::Pending,
+            State::Fresh | State::Pending => JobStatus::Pending,
             State::Running(_) => JobStatus::Running,
         })
     }
@@ -303,23 +310,38 @@ impl Scheduler {
     pub fn placements(&self, job: JobId) -> Option<&[TaskPlacement]> {
         match &self.jobs.get(&job)?.state {
             State::Running(tasks) => Some(tasks),
-            State::Pending => None,
+            State::Fresh | State::Pending => None,
         }
     }
 
     /// Jobs waiting, in queue order.
     pub fn pending(&self) -> impl Iterator<Item = JobId> + '_ {
-        self.pending.iter().map(|(_, _, id)| *id)
+        let mut all: Vec<(OrderKey, u64, JobId)> = self.pending.iter().copied().collect();
+        all.extend(self.fresh_waiting().map(|id| {
+            let slot = self.jobs[&id].slot;
+            (slot.0, slot.1, id)
+        }));
+        all.sort_unstable();
+        all.dedup();
+        all.into_iter().map(|(_, _, id)| id)
+    }
+
+    /// Waiting jobs not yet in the pending set (possibly repeated).
+    fn fresh_waiting(&self) -> impl Iterator<Item = JobId> + '_ {
+        self.fresh
+            .iter()
+            .copied()
+            .filter(|id| self.jobs.get(id).is_some_and(|j| matches!(j.state, State::Fresh)))
     }
 
     /// Number of jobs waiting.
     pub fn pending_len(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.unqueued
     }
 
     /// Number of jobs running.
     pub fn running_len(&self) -> usize {
-        self.jobs.len() - self.pending.len()
+        self.jobs.len() - self.pending_len()
     }
 
     // ----- inputs: nodes -------------------------------------------------------------------------
@@ -428,8 +450,8 @@ impl Scheduler {
         self.admitted[shape as usize] = true;
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.pending.insert((key, seq, spec.id));
         self.fresh.push(spec.id);
+        self.unqueued += 1;
         self.jobs.insert(
             spec.id,
             Job {
@@ -440,7 +462,7 @@ impl Scheduler {
                 estimate: spec.estimate.map_or(NO_ESTIMATE, |e| e.0),
                 shape,
                 slot: (key, seq),
-                state: State::Pending,
+                state: State::Fresh,
                 started: now,
                 progress: None,
                 live: 0,
@@ -454,6 +476,7 @@ impl Scheduler {
         self.tick(now);
         let j = self.jobs.remove(&job).ok_or(JobError::Unknown(job))?;
         match j.state {
+            State::Fresh => self.unqueued -= 1,
             State::Pending => {
                 self.pending.remove(&(j.slot.0, j.slot.1, job));
             }
@@ -500,9 +523,7 @@ impl Scheduler {
         self.tick(now);
         match self.jobs.get(&job) {
             None => return Err(JobError::Unknown(job)),
-            Some(Job {
-                state: State::Pending, ..
-            }) => return Err(JobError::NotRunning(job)),
+            Some(j) if !matches!(j.state, State::Running(_)) => return Err(JobError::NotRunning(job)),
             Some(_) => {}
         }
         let j = self.jobs.remove(&job).expect("checked above");
@@ -621,8 +642,30 @@ impl Scheduler {
         Ok(known)
     }
 
+    /// Puts the fresh jobs among `ids` that still wait into the pending set.
+    fn queue_fresh(&mut self, ids: &[JobId]) {
+        for id in ids {
+            if let Some(j) = self.jobs.get_mut(id) {
+                if matches!(j.state, State::Fresh) {
+                    j.state = State::Pending;
+                    self.pending.insert((j.slot.0, j.slot.1, *id));
+                    self.unqueued -= 1;
+                }
+            }
+        }
+    }
+
+    /// Puts every fresh job into the pending set (keeping the list of fresh jobs for the next pass).
+    fn queue_all_fresh(&mut self) {
+        let fresh = std::mem::take(&mut self.fresh);
+        self.queue_fresh(&fresh);
+        self.fresh = fresh;
+        debug_assert_eq!(self.unqueued, 0);
+    }
+
     /// Rejects waiting jobs that the cluster, after losing a node, can no longer ever run.
     fn revalidate_pending(&mut self) {
+        self.queue_all_fresh();
         let mut doomed = Vec::new();
         for &(_, _, id) in &self.pending {
             let groups = &self.shapes[self.jobs[&id].shape as usize];
@@ -675,8 +718,11 @@ impl Scheduler {
     fn requeue(&mut self, job: JobId, reason: StopReason) {
         let now = self.now;
         let j = self.jobs.get_mut(&job).expect("running jobs are known");
-        let State::Running(tasks) = std::mem::replace(&mut j.state, State::Pending) else {
+        if !matches!(j.state, State::Running(_)) {
             return;
+        }
+        let State::Running(tasks) = std::mem::replace(&mut j.state, State::Pending) else {
+            unreachable!("checked above");
         };
         let gpus: u64 = self.shapes[j.shape as usize]
             .iter()
@@ -737,23 +783,49 @@ impl Scheduler {
         let full = std::mem::take(&mut self.full_pass);
         let mut fresh = std::mem::take(&mut self.fresh);
         if self.queue_policy.preemptive() {
+            self.queue_fresh(&fresh);
             self.preemptive_pass();
             return;
         }
         match self.config.head_of_line {
             HeadOfLine::Block => {
-                while let Some(&(_, _, id)) = self.pending.first() {
+                // The queue is the pending set merged with the fresh jobs (in the same (key, sequence)
+                // order); fresh jobs that start now never enter the set.
+                fresh.retain(|id| self.jobs.get(id).is_some_and(|j| matches!(j.state, State::Fresh)));
+                fresh.sort_by_key(|id| self.jobs[id].slot);
+                fresh.dedup();
+                let mut next_fresh = 0;
+                loop {
+                    let from_set = self.pending.first().map(|&(k, seq, id)| ((k, seq), id));
+                    let from_fresh = fresh.get(next_fresh).map(|id| (self.jobs[id].slot, *id));
+                    let (id, is_fresh) = match (from_set, from_fresh) {
+                        (None, None) => break,
+                        (Some((_, id)), None) => (id, false),
+                        (None, Some((_, id))) => (id, true),
+                        (Some((a, ida)), Some((b, idb))) => {
+                            if b < a {
+                                (idb, true)
+                            } else {
+                                (ida, false)
+                            }
+                        }
+                    };
                     if !self.try_start(id) {
                         break;
                     }
+                    next_fresh += usize::from(is_fresh);
                 }
+                self.queue_fresh(&fresh[next_fresh..]);
             }
             HeadOfLine::SkipAhead => {
+                self.queue_fresh(&fresh);
                 let order: Vec<JobId> = if full {
                     self.pending.iter().map(|(_, _, id)| *id).collect()
                 } else {
                     fresh.retain(|id| self.job_status(*id) == Some(JobStatus::Pending));
                     fresh.sort_by_key(|id| self.jobs[id].slot);
+                    // An id cancelled and submitted again since the last pass is listed twice.
+                    fresh.dedup();
                     fresh
                 };
                 // Within a pass capacity only shrinks, so a shape that failed once fails again.
@@ -801,7 +873,13 @@ impl Scheduler {
             self.scratch = out;
             return false;
         }
-        self.pending.remove(&(job.slot.0, job.slot.1, id));
+        match job.state {
+            State::Fresh => self.unqueued -= 1,
+            State::Pending => {
+                self.pending.remove(&(job.slot.0, job.slot.1, id));
+            }
+            State::Running(_) => unreachable!("try_start is given waiting jobs only"),
+        }
         job.started = self.now;
         let tasks = Placements::new(&out);
         job.state = State::Running(tasks.clone());
@@ -812,9 +890,30 @@ impl Scheduler {
         true
     }
 
-    /// Checks the scheduler's internal consistency: every placement index describes the nodes exactly.
-    /// `Err` names the first difference. Linear in the cluster's size: for tests and debugging.
+    /// Checks the scheduler's internal consistency: the queue holds exactly the waiting jobs and every
+    /// placement index describes the nodes exactly.
+    /// `Err` names the first difference. Linear in the cluster's size and the jobs known: for tests and
+    /// debugging.
     pub fn audit(&self) -> Result<(), String> {
+        let (mut fresh, mut queued) = (0, 0);
+        for (id, j) in self.jobs.iter() {
+            match j.state {
+                State::Fresh => fresh += 1,
+                State::Pending if self.pending.contains(&(j.slot.0, j.slot.1, id)) => queued += 1,
+                State::Pending => return Err(format!("waiting {id} is not in the pending set")),
+                State::Running(_) => {}
+            }
+        }
+        if fresh != self.unqueued || queued != self.pending.len() {
+            return Err(format!(
+                "waiting jobs: {fresh} fresh and {queued} queued, but counted {} and {}",
+                self.unqueued,
+                self.pending.len()
+            ));
+        }
+        if self.fresh_waiting().collect::<BTreeSet<_>>().len() != fresh {
+            return Err("a fresh job is missing from the list of fresh jobs".into());
+        }
         self.cluster.audit()
     }
 

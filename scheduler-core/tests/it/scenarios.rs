@@ -406,3 +406,76 @@ fn consolidate_gives_large_jobs_whole_nodes() {
     h.submit(Job::new(4).tasks(2).gpus(8));
     assert_eq!(h.step(), "");
 }
+
+#[test]
+fn jobs_submitted_since_the_last_pass_are_waiting_jobs_like_any_other() {
+    // Between a submission and the next pass the job is waiting: counted, listed in queue order,
+    // cancellable, and re-checked when a node leaves.
+    let mut h = harness(Placement::BestFit, QueueOrder::ShortestFirst, HeadOfLine::Block);
+    let [small, big] = [
+        h.nodes(1, "s", Node::new("").gpus(2, "nvidia/T4"))[0],
+        h.nodes(1, "b", Node::new("").gpus(8, "nvidia/A100"))[0],
+    ];
+    h.submit(Job::new(1).gpus(8).models(&["nvidia/A100"]).estimate_secs(50));
+    h.submit(Job::new(2).gpus(1).estimate_secs(10));
+    h.submit(Job::new(3).gpus(1).estimate_secs(30));
+    h.submit(Job::new(4).gpus(2).models(&["nvidia/T4"]).estimate_secs(20));
+    assert_eq!(h.sched.pending_len(), 4);
+    assert_eq!(h.sched.running_len(), 0);
+    assert_eq!(
+        h.sched.pending().collect::<Vec<_>>(),
+        [JobId(2), JobId(4), JobId(3), JobId(1)]
+    );
+    h.sched.handle_cancel(Time::ZERO, JobId(3)).unwrap();
+    assert_eq!(h.sched.pending_len(), 3);
+    // The only T4 node leaves before any pass: job 4 can never run and is rejected.
+    h.sched.handle_node_removed(Time::ZERO, small).unwrap();
+    h.sched.audit().unwrap();
+    expect![[r#"
+        reject job4: group 0: no node has GPU model nvidia/T4
+        start job2 0.0@n1[0]
+    "#]]
+    .assert_eq(&h.step());
+    assert_eq!((h.sched.pending_len(), h.sched.running_len()), (1, 1));
+    assert_eq!(h.sched.view().node(big).unwrap().free_whole_gpus(), 7);
+    h.sched.audit().unwrap();
+}
+
+#[test]
+fn a_job_cancelled_and_submitted_again_before_a_pass_starts_once() {
+    for head_of_line in [HeadOfLine::Block, HeadOfLine::SkipAhead] {
+        let mut h = harness(Placement::BestFit, QueueOrder::Fifo, head_of_line);
+        h.nodes(1, "a", Node::new("").gpus(8, "nvidia/V100"));
+        assert_eq!(h.step(), "");
+        h.submit(Job::new(1).gpus(2));
+        h.sched.handle_cancel(Time::ZERO, JobId(1)).unwrap();
+        h.submit(Job::new(1).gpus(3));
+        expect![[r#"
+            start job1 0.0@n0[0,1,2]
+        "#]]
+        .assert_eq(&h.step());
+        h.sched.audit().unwrap();
+        assert_eq!(h.sched.view().node(NodeId(0)).unwrap().free_whole_gpus(), 5);
+    }
+}
+
+#[test]
+fn a_new_job_ahead_in_the_queue_starts_before_older_waiting_ones() {
+    // Shortest first, strict order: job 3 arrives while job 2 waits and is shorter, so it is the head.
+    let mut h = harness(Placement::BestFit, QueueOrder::ShortestFirst, HeadOfLine::Block);
+    h.nodes(1, "a", Node::new("").gpus(8, "nvidia/V100"));
+    h.submit(Job::new(1).gpus(6).estimate_secs(1000));
+    expect![[r#"
+        start job1 0.0@n0[0,1,2,3,4,5]
+    "#]]
+    .assert_eq(&h.step());
+    h.at(1).submit(Job::new(2).gpus(4).estimate_secs(100));
+    assert_eq!(h.step(), "");
+    h.at(2).submit(Job::new(3).gpus(2).estimate_secs(10));
+    expect![[r#"
+        start job3 0.0@n0[6,7]
+    "#]]
+    .assert_eq(&h.step());
+    assert_eq!(h.sched.pending().collect::<Vec<_>>(), [JobId(2)]);
+    h.sched.audit().unwrap();
+}
