@@ -216,6 +216,8 @@ pub struct Scheduler {
     fresh: Vec<JobId>,
     /// Waiting jobs not in `pending` (state [`State::Fresh`]; all listed in `fresh`).
     unqueued: usize,
+    /// Reused buffer: the fresh jobs of a pass in queue order.
+    fresh_order: Vec<((OrderKey, u64), JobId)>,
     /// Capacity was freed (or the order changed) since the last pass: every pending job may now fit.
     full_pass: bool,
     decisions: VecDeque<Decision>,
@@ -268,6 +270,7 @@ impl Scheduler {
             pending: BTreeSet::new(),
             fresh: Vec::new(),
             unqueued: 0,
+            fresh_order: Vec::new(),
             full_pass: false,
             decisions: VecDeque::new(),
             queues: Vec::new(),
@@ -643,7 +646,7 @@ impl Scheduler {
     }
 
     /// Puts the fresh jobs among `ids` that still wait into the pending set.
-    fn queue_fresh(&mut self, ids: &[JobId]) {
+    fn queue_fresh<'a>(&mut self, ids: impl IntoIterator<Item = &'a JobId>) {
         for id in ids {
             if let Some(j) = self.jobs.get_mut(id) {
                 if matches!(j.state, State::Fresh) {
@@ -658,7 +661,7 @@ impl Scheduler {
     /// Puts every fresh job into the pending set (keeping the list of fresh jobs for the next pass).
     fn queue_all_fresh(&mut self) {
         let fresh = std::mem::take(&mut self.fresh);
-        self.queue_fresh(&fresh);
+        self.queue_fresh(fresh.iter());
         self.fresh = fresh;
         debug_assert_eq!(self.unqueued, 0);
     }
@@ -780,10 +783,17 @@ impl Scheduler {
     }
 
     fn schedule(&mut self) {
-        let full = std::mem::take(&mut self.full_pass);
         let mut fresh = std::mem::take(&mut self.fresh);
+        self.pass(&mut fresh);
+        // Keep the list's allocation for the next jobs (nothing is submitted during a pass).
+        fresh.clear();
+        self.fresh = fresh;
+    }
+
+    fn pass(&mut self, fresh: &mut Vec<JobId>) {
+        let full = std::mem::take(&mut self.full_pass);
         if self.queue_policy.preemptive() {
-            self.queue_fresh(&fresh);
+            self.queue_fresh(fresh.iter());
             self.preemptive_pass();
             return;
         }
@@ -791,13 +801,18 @@ impl Scheduler {
             HeadOfLine::Block => {
                 // The queue is the pending set merged with the fresh jobs (in the same (key, sequence)
                 // order); fresh jobs that start now never enter the set.
-                fresh.retain(|id| self.jobs.get(id).is_some_and(|j| matches!(j.state, State::Fresh)));
-                fresh.sort_by_key(|id| self.jobs[id].slot);
-                fresh.dedup();
+                let mut queue = std::mem::take(&mut self.fresh_order);
+                queue.clear();
+                queue.extend(fresh.iter().filter_map(|id| {
+                    let j = self.jobs.get(id)?;
+                    matches!(j.state, State::Fresh).then_some((j.slot, *id))
+                }));
+                queue.sort_unstable();
+                queue.dedup();
                 let mut next_fresh = 0;
                 loop {
                     let from_set = self.pending.first().map(|&(k, seq, id)| ((k, seq), id));
-                    let from_fresh = fresh.get(next_fresh).map(|id| (self.jobs[id].slot, *id));
+                    let from_fresh = queue.get(next_fresh).copied();
                     let (id, is_fresh) = match (from_set, from_fresh) {
                         (None, None) => break,
                         (Some((_, id)), None) => (id, false),
@@ -815,13 +830,15 @@ impl Scheduler {
                     }
                     next_fresh += usize::from(is_fresh);
                 }
-                self.queue_fresh(&fresh[next_fresh..]);
+                self.queue_fresh(queue[next_fresh..].iter().map(|(_, id)| id));
+                self.fresh_order = queue;
             }
             HeadOfLine::SkipAhead => {
-                self.queue_fresh(&fresh);
+                self.queue_fresh(fresh.iter());
                 let order: Vec<JobId> = if full {
                     self.pending.iter().map(|(_, _, id)| *id).collect()
                 } else {
+                    let mut fresh = std::mem::take(fresh);
                     fresh.retain(|id| self.job_status(*id) == Some(JobStatus::Pending));
                     fresh.sort_by_key(|id| self.jobs[id].slot);
                     // An id cancelled and submitted again since the last pass is listed twice.

@@ -192,7 +192,8 @@ fn run(
     let mut now = Time::ZERO;
     let checkpoint = config.scheduler.checkpoint;
     let mut seen_nodes: Vec<phalanx_core::NodeId> = Vec::new();
-    let mut templates: Vec<Option<phalanx_core::JobSpec>> = vec![None; workload.shapes.len()];
+    // One reusable description per shape, with the index of the queue it names.
+    let mut templates: Vec<Option<(phalanx_core::JobSpec, u32)>> = vec![None; workload.shapes.len()];
     loop {
         let t_arrival = jobs.get(next).map(|j| j.submit);
         let t_done = completions.next_time().map(Time);
@@ -226,17 +227,17 @@ fn run(
             events += 1;
             // One reusable description per shape: only the id, queue, priority and estimate change.
             let spec = match &mut templates[j.shape as usize] {
-                Some(t) => {
+                Some((t, queue)) => {
                     t.id = JobId(next as u64);
                     t.priority = j.priority;
                     t.estimate = j.estimate;
-                    let queue = &workload.queues[j.queue as usize];
-                    if t.queue != *queue {
-                        t.queue.clone_from(queue);
+                    if *queue != j.queue {
+                        t.queue.clone_from(&workload.queues[j.queue as usize]);
+                        *queue = j.queue;
                     }
                     t
                 }
-                slot => slot.insert(workload.spec(next)),
+                slot => &slot.insert((workload.spec(next), j.queue)).0,
             };
             sched
                 .handle_submit_ref(now, spec)
