@@ -13,6 +13,13 @@ use crate::spec::JobId;
 
 const EMPTY: u32 = u32::MAX;
 
+/// A job's place in a [`JobTable`]: its index bucket and slot.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Found {
+    bucket: usize,
+    slot: u32,
+}
+
 /// Jobs by id.
 #[derive(Clone, Debug)]
 pub(crate) struct JobTable<T> {
@@ -64,6 +71,23 @@ impl<T> JobTable<T> {
             }
             b = (b + 1) & mask;
         }
+    }
+
+    /// Where job `id` is, for several accesses with one lookup (valid until the table next changes).
+    pub fn find(&self, id: &JobId) -> Option<Found> {
+        let bucket = self.bucket(*id)?;
+        Some(Found {
+            bucket,
+            slot: self.index[bucket].1,
+        })
+    }
+
+    pub fn at(&self, f: Found) -> &T {
+        self.slots[f.slot as usize].as_ref().expect("found slots are used")
+    }
+
+    pub fn at_mut(&mut self, f: Found) -> &mut T {
+        self.slots[f.slot as usize].as_mut().expect("found slots are used")
     }
 
     pub fn contains_key(&self, id: &JobId) -> bool {
@@ -122,8 +146,13 @@ impl<T> JobTable<T> {
     }
 
     pub fn remove(&mut self, id: &JobId) -> Option<T> {
-        let b = self.bucket(*id)?;
-        let slot = self.index[b].1;
+        let found = self.find(id)?;
+        Some(self.remove_at(found))
+    }
+
+    /// Removes the job at `f` (from [`JobTable::find`], with no change to the table since).
+    pub fn remove_at(&mut self, f: Found) -> T {
+        let (b, slot) = (f.bucket, f.slot);
         // Backward-shift deletion: pull later entries of the probe run into the hole when their home
         // allows, so that no lookup ever stops early at it.
         let mask = self.mask();
@@ -144,7 +173,7 @@ impl<T> JobTable<T> {
         self.index[hole] = (0, EMPTY);
         self.len -= 1;
         self.free.push(slot);
-        self.slots[slot as usize].take()
+        self.slots[slot as usize].take().expect("found slots are used")
     }
 
     /// Every job, in index order (deterministic, but not meaningful: sort for an order).

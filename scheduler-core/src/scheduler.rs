@@ -524,12 +524,11 @@ impl Scheduler {
     /// A running job has finished (all its remaining tasks exit).
     pub fn handle_job_finished(&mut self, now: Time, job: JobId) -> Result<(), JobError> {
         self.tick(now);
-        match self.jobs.get(&job) {
-            None => return Err(JobError::Unknown(job)),
-            Some(j) if !matches!(j.state, State::Running(_)) => return Err(JobError::NotRunning(job)),
-            Some(_) => {}
+        let found = self.jobs.find(&job).ok_or(JobError::Unknown(job))?;
+        if !matches!(self.jobs.at(found).state, State::Running(_)) {
+            return Err(JobError::NotRunning(job));
         }
-        let j = self.jobs.remove(&job).expect("checked above");
+        let j = self.jobs.remove_at(found);
         if let State::Running(tasks) = j.state {
             self.release_all(job, &tasks);
         }
@@ -862,9 +861,11 @@ impl Scheduler {
 
     /// Starts the pending job `id` if its whole gang fits now.
     fn try_start(&mut self, id: JobId) -> bool {
+        // The job table does not change until the job is started or not: one lookup serves.
+        let found = self.jobs.find(&id).expect("pending jobs are known");
         let mut out = std::mem::take(&mut self.scratch);
         let placed = {
-            let job = &self.jobs[&id];
+            let job = self.jobs.at(found);
             let view = job_view(&self.queues, &self.shapes, self.now, id, job);
             let plan = if may_fit(&self.cluster, view.groups) {
                 self.placement.plan(&ClusterView { cluster: &self.cluster }, &view)
@@ -874,7 +875,7 @@ impl Scheduler {
             let groups = &self.shapes[job.shape as usize];
             place_gang(&mut self.cluster, self.placement.as_mut(), id, groups, plan, &mut out)
         };
-        let job = self.jobs.get_mut(&id).expect("pending jobs are known");
+        let job = self.jobs.at_mut(found);
         let ok = match placed {
             Ok(()) => true,
             Err(PlaceError::PolicyError) => {
