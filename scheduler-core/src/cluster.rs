@@ -87,7 +87,7 @@ pub(crate) struct Node {
     pub mem_total: u64,
     pub mem_free: u64,
     pub gpus: Vec<Gpu>,
-    /// Device counts kept up to date with `gpus` (see [`Node::tally`]): healthy devices, healthy
+    /// Device counts kept up to date with `gpus` (see `Node::update_gpu`): healthy devices, healthy
     /// devices fully free, and healthy devices partly used (free milli strictly between 0 and 1000).
     counts: DeviceCounts,
     pub tasks: Vec<NodeTask>,

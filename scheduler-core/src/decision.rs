@@ -116,15 +116,6 @@ impl<'a> IntoIterator for &'a Placements {
     }
 }
 
-impl From<Vec<TaskPlacement>> for Placements {
-    fn from(tasks: Vec<TaskPlacement>) -> Placements {
-        match <[TaskPlacement; 1]>::try_from(tasks) {
-            Ok([one]) => Placements(PlacementsRepr::One(one)),
-            Err(many) => Placements(PlacementsRepr::Many(many.into_boxed_slice())),
-        }
-    }
-}
-
 impl fmt::Debug for Placements {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.iter()).finish()

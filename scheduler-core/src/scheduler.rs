@@ -720,11 +720,12 @@ impl Scheduler {
     fn requeue(&mut self, job: JobId, reason: StopReason) {
         let now = self.now;
         let j = self.jobs.get_mut(&job).expect("running jobs are known");
-        if !matches!(j.state, State::Running(_)) {
-            return;
-        }
-        let State::Running(tasks) = std::mem::replace(&mut j.state, State::Pending) else {
-            unreachable!("checked above");
+        let tasks = match std::mem::replace(&mut j.state, State::Pending) {
+            State::Running(tasks) => tasks,
+            waiting => {
+                j.state = waiting;
+                return;
+            }
         };
         let gpus: u64 = self.shapes[j.shape as usize]
             .iter()
