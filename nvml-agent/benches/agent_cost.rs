@@ -9,6 +9,10 @@
 //! without start-up; at a 5 s interval the agent then uses `per cycle / 5 s` of one core.
 //!
 //! `AGENT_COST_REAL=1` also runs each backend for 12 cycles at the real 5 s interval (two minutes).
+//!
+//! On a GPU host, `AGENT_COST_NVML=1` measures the real driver's NVML library (`libnvidia-ml.so.1`) instead
+//! of the stub, so no C compiler is needed; `PHALANX_AGENT_BIN` names the agent binary when the bench runs
+//! away from the tree it was built in.
 // getrusage(2) is the one libc call here, to read the children's CPU time with microsecond precision.
 #![allow(unsafe_code)]
 
@@ -35,7 +39,8 @@ fn children_cpu() -> Duration {
 fn run(backend: &[&std::ffi::OsStr], cycles: u64, interval: &str, controller: &str) -> (Duration, Duration) {
     let before = children_cpu();
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_phalanx-agent"))
+    let bin = std::env::var_os("PHALANX_AGENT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_phalanx-agent").into());
+    let out = Command::new(bin)
         .args([
             "run",
             "--interval",
@@ -59,14 +64,20 @@ fn main() {
     let (few, many) = if quick { (2, 4) } else { (20, 520) };
 
     let fake = support::fake_file(&support::fake_json(""));
-    let stub = support::StubNode::bare();
-    let backends: [(&str, Vec<&std::ffi::OsStr>); 2] = [
-        ("fake, 8 GPUs", vec!["--fake".as_ref(), fake.as_os_str()]),
-        (
+    let real = std::env::var_os("AGENT_COST_NVML").is_some();
+    // The stub is compiled only when it is measured (it needs a C compiler).
+    let stub = (!real).then(support::StubNode::bare);
+    let nvml: (&str, Vec<&std::ffi::OsStr>) = match &stub {
+        Some(stub) => (
             "stub NVML, 8 GPUs",
             vec!["--nvml-lib".as_ref(), Path::new(stub.lib()).as_os_str()],
         ),
-    ];
+        None => (
+            "this host's NVML",
+            vec!["--nvml-lib".as_ref(), "libnvidia-ml.so.1".as_ref()],
+        ),
+    };
+    let backends = [("fake, 8 GPUs", vec!["--fake".as_ref(), fake.as_os_str()]), nvml];
     let ctrl = support::TestController::start();
 
     println!("| backend | cycles | CPU per cycle | start-up CPU | share of one core at a 5 s interval |");

@@ -159,7 +159,7 @@ pub struct GpuSample {
     pub temperature_c: Option<u32>,
     /// Power draw, milliwatts.
     pub power_mw: Option<u32>,
-    /// Energy used since the driver loaded, millijoules.
+    /// Energy used since the driver loaded, millijoules (the NVML backend reads it at most every 30 s).
     pub energy_mj: Option<u64>,
     /// Volatile (since the driver loaded) corrected ECC errors.
     pub ecc_corrected: Option<u64>,

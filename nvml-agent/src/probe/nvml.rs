@@ -6,10 +6,10 @@
 //! A query a device does not support is left out of the sample; a device that answers "GPU is lost" is
 //! reported lost.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nvml_wrapper::bitmasks::event::EventTypes;
 use nvml_wrapper::enum_wrappers::device::{EccCounter, MemoryError, TemperatureSensor, TopologyLevel};
@@ -71,7 +71,15 @@ pub(super) struct NvmlBackend<'n> {
     statics: Vec<Static>,
     /// Event waits that failed in a row (a lost GPU makes them fail at once).
     wait_failures: u32,
+    /// Each GPU's energy counter (by UUID) and when it was read.
+    energy: BTreeMap<String, (Instant, Option<u64>)>,
 }
+
+/// How often a GPU's energy counter is read. The read is the one costly NVML query of a cycle: on an H200
+/// (driver 580.159.04) it took 3.0 ms of CPU (median; 5.7 ms p90) where every other query takes 1–5 µs
+/// (MIG mode: 0.16 ms). Between reads the last value is reported; for a counter that is only a coarser
+/// sample.
+const ENERGY_EVERY: Duration = Duration::from_secs(30);
 
 impl<'n> NvmlBackend<'n> {
     pub(super) fn new(nvml: &'n Nvml) -> NvmlBackend<'n> {
@@ -96,6 +104,7 @@ impl<'n> NvmlBackend<'n> {
             static_for: Vec::new(),
             statics: Vec::new(),
             wait_failures: 0,
+            energy: BTreeMap::new(),
         }
     }
 
@@ -118,6 +127,19 @@ impl<'n> NvmlBackend<'n> {
                 "NVML event registration failed for {uuid} ({e}): XIDs are no longer watched"
             )),
         }
+    }
+
+    /// The GPU's energy counter: read from NVML at most once per [`ENERGY_EVERY`], else the last reading.
+    fn energy(&mut self, d: &Device<'n>, uuid: &str) -> Result<Option<u64>, NvmlError> {
+        let now = Instant::now();
+        if let Some((at, mj)) = self.energy.get(uuid) {
+            if now.duration_since(*at) < ENERGY_EVERY {
+                return Ok(*mj);
+            }
+        }
+        let mj = opt(d.total_energy_consumption())?;
+        self.energy.insert(uuid.to_owned(), (now, mj));
+        Ok(mj)
     }
 
     fn read_statics(&self, devices: &[(u32, Device<'n>, String)]) -> Vec<Static> {
@@ -178,7 +200,13 @@ fn opt<T>(r: Result<T, NvmlError>) -> Result<Option<T>, NvmlError> {
     }
 }
 
-fn read_dynamic(d: &Device<'_>, index: u32, uuid: &str, st: &Static) -> Result<GpuSample, NvmlError> {
+fn read_dynamic(
+    d: &Device<'_>,
+    index: u32,
+    uuid: &str,
+    st: &Static,
+    energy_mj: Option<u64>,
+) -> Result<GpuSample, NvmlError> {
     let mem = opt(d.memory_info())?;
     let util = opt(d.utilization_rates())?;
     let mig = match opt(d.mig_mode())? {
@@ -220,7 +248,7 @@ fn read_dynamic(d: &Device<'_>, index: u32, uuid: &str, st: &Static) -> Result<G
         util_memory_pct: util.as_ref().map(|u| u.memory),
         temperature_c: opt(d.temperature(TemperatureSensor::Gpu))?,
         power_mw: opt(d.power_usage())?,
-        energy_mj: opt(d.total_energy_consumption())?,
+        energy_mj,
         ecc_corrected: opt(d.total_ecc_errors(MemoryError::Corrected, EccCounter::Volatile))?,
         ecc_uncorrected: opt(d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Volatile))?,
     })
@@ -252,7 +280,10 @@ impl Backend for NvmlBackend<'_> {
         }
         for (k, (i, d, uuid)) in devices.iter().enumerate() {
             self.register(d, uuid);
-            let reading = match read_dynamic(d, *i, uuid, &self.statics[k]) {
+            let read = self
+                .energy(d, uuid)
+                .and_then(|energy| read_dynamic(d, *i, uuid, &self.statics[k], energy));
+            let reading = match read {
                 Ok(g) => GpuReading::Ok(Box::new(g)),
                 Err(e) => GpuReading::Lost {
                     index: *i,

@@ -122,7 +122,7 @@ pub struct GpuMetrics {
     pub temperature_c: Option<u32>,
     /// Power draw, milliwatts.
     pub power_mw: Option<u32>,
-    /// Energy since the driver loaded, millijoules.
+    /// Energy since the driver loaded, millijoules (the NVML backend reads it at most every 30 s).
     pub energy_mj: Option<u64>,
     /// Corrected ECC errors since the driver loaded.
     pub ecc_corrected: Option<u64>,

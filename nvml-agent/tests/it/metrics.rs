@@ -131,3 +131,22 @@ fn a_running_agent_serves_metrics_and_status() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn energy_counter_is_read_at_most_every_30_s() {
+    // The stub's counter grows by 1 J at each read: a second sample at once repeats the first reading.
+    let stub = StubNode::new(&["gpus 2"]);
+    let energy = |s: &phalanx_agent::sample::NodeSample| -> Vec<Option<u64>> {
+        s.gpus
+            .iter()
+            .map(|g| match g {
+                phalanx_agent::sample::GpuReading::Ok(g) => g.energy_mj,
+                lost => panic!("{lost:?}"),
+            })
+            .collect()
+    };
+    let (first, second) =
+        phalanx_agent::probe::with_backend(&stub.spec(), |b| (b.sample().unwrap(), b.sample().unwrap())).unwrap();
+    assert_eq!(energy(&first), [Some(1_000_000), Some(2_000_000)]);
+    assert_eq!(energy(&second), energy(&first));
+}

@@ -23,6 +23,9 @@
  *   lost I            GPU I answers NVML_ERROR_GPU_IS_LOST from now on
  *   count N           the driver lists only the first N GPUs from now on
  *
+ * The energy counter (nvmlDeviceGetTotalEnergyConsumption) reads 1 J more at each call than at the one
+ * before, so a test can tell how often it was read.
+ *
  * Build: cc -shared -fPIC -O2 -o libnvidia-ml.so.1 nvml_stub.c -ldl
  */
 #define _GNU_SOURCE
@@ -105,6 +108,7 @@ static struct {
     int mig[MAX_GPUS];
     int lost[MAX_GPUS];
     unsigned long long ecc_uncorrected[MAX_GPUS];
+    unsigned long long energy_reads[MAX_GPUS];
     struct stub_device devs[MAX_GPUS];
     struct stub_device mig_devs[MAX_GPUS][MIG_INSTANCES];
     struct stub_event_set set;
@@ -348,7 +352,7 @@ nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned int *mw) {
 
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long *mj) {
     CHECK(d);
-    *mj = 1000000ULL * (unsigned long long)(d->index + 1);
+    *mj = 1000000ULL * (unsigned long long)(d->index + 1) + 1000ULL * S.energy_reads[d->index]++;
     return NVML_SUCCESS;
 }
 
