@@ -43,7 +43,7 @@ pub use policy::{
     most_room, BestFit, Choice, Consolidate, Fifo, FirstFit, OrderKey, Placement, PlacementPolicy, Plan, Priority,
     QueueOrder, QueuePolicy, ShortestFirst, ShortestRemaining, WorstFit,
 };
-pub use scheduler::{CheckpointCost, Config, HeadOfLine, JobError, JobInfo, JobStatus, Scheduler, Stats};
+pub use scheduler::{CheckpointCost, Config, HeadOfLine, JobError, JobInfo, JobStatus, Prepared, Scheduler, Stats};
 pub use spec::{
     Elastic, GpuHealth, GpuSpec, JobId, JobSpec, Location, NodeId, NodeSpec, NodeState, TaskGroup, TaskRequest,
     Topology, WHOLE_GPU,

@@ -111,6 +111,10 @@ pub enum JobError {
     /// The job is not running.
     #[error("{0} is not running")]
     NotRunning(JobId),
+    /// The job's prepared description names GPU models and was prepared before nodes of a new model were
+    /// added: it cannot tell whether it asks for that model. Prepare the description again.
+    #[error("{0}: its prepared description predates a GPU model added since; prepare it again")]
+    StalePrepared(JobId),
     /// The job has no such running task.
     #[error("{job} has no running task {group}.{index}")]
     NoSuchTask {
@@ -161,6 +165,16 @@ impl Job {
     fn estimate(&self) -> Option<Span> {
         (self.estimate != NO_ESTIMATE).then_some(Span(self.estimate))
     }
+}
+
+/// A job description checked and interned by [`Scheduler::prepare`]: its task groups and queue, by index
+/// in the scheduler that prepared it (meaningless to another).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    shape: u32,
+    queue: u32,
+    /// GPU models the cluster knew when it was prepared.
+    models: u32,
 }
 
 /// A stopped job's past.
@@ -412,58 +426,114 @@ impl Scheduler {
     /// A job is submitted. A job that can never run on this cluster is answered by a
     /// [`Decision::Reject`]; `Err` only for a duplicate id.
     pub fn handle_submit(&mut self, now: Time, spec: JobSpec) -> Result<(), JobError> {
-        self.handle_submit_ref(now, &spec)
-    }
-
-    /// [`handle_submit`](Self::handle_submit) for a borrowed description (a driver replaying many jobs can
-    /// reuse one).
-    pub fn handle_submit_ref(&mut self, now: Time, spec: &JobSpec) -> Result<(), JobError> {
         self.tick(now);
         if self.jobs.contains_key(&spec.id) {
             return Err(JobError::Duplicate(spec.id));
         }
         self.stats.submitted += 1;
+        match self.prepare(&spec) {
+            Ok(p) => self.enqueue(now, spec.id, &p, spec.priority, spec.estimate),
+            Err(reason) => self.reject_new(spec.id, reason),
+        }
+        Ok(())
+    }
+
+    /// Checks and interns a job description once, for [`handle_submit_prepared`](Self::handle_submit_prepared)
+    /// of many jobs like it (a driver replaying a trace submits millions of jobs of a few shapes). Its id,
+    /// priority and estimate are not kept. `Err` says why such a job can never run on this cluster; submit
+    /// such jobs with [`handle_submit`](Self::handle_submit), which rejects each with that reason.
+    pub fn prepare(&mut self, spec: &JobSpec) -> Result<Prepared, RejectReason> {
         let mut groups = std::mem::take(&mut self.groups_scratch);
         let admitted = self.admit(spec, &mut groups);
-        let shape = match admitted {
-            Ok(known) => known.unwrap_or_else(|| self.intern_shape(&groups)),
-            Err(reason) => {
-                self.groups_scratch = groups;
-                self.stats.rejected += 1;
-                self.decisions.push_back(Decision::Reject { job: spec.id, reason });
-                return Ok(());
-            }
-        };
+        let shape = admitted.map(|known| known.unwrap_or_else(|| self.intern_shape(&groups)));
         self.groups_scratch = groups;
-        let queue = self.queue_id(&spec.queue);
-        let key = self.queue_policy.key(&JobView {
-            id: spec.id,
-            queue: &spec.queue,
-            priority: spec.priority,
-            submitted: now,
-            estimate: spec.estimate,
-            groups: &self.shapes[shape as usize],
-            running: false,
-            service: Span::default(),
-            overhead: Span::default(),
-        });
+        let shape = shape?;
         if self.admitted.len() <= shape as usize {
             self.admitted.resize(shape as usize + 1, false);
         }
         self.admitted[shape as usize] = true;
+        Ok(Prepared {
+            shape,
+            queue: self.queue_id(&spec.queue),
+            models: self.cluster.models.len() as u32,
+        })
+    }
+
+    /// A job is submitted with the description `prepared` (from this scheduler's
+    /// [`prepare`](Self::prepare)) and its own id, priority and estimate: the same as
+    /// [`handle_submit`](Self::handle_submit) of that description, without checking and interning it again.
+    /// If a node was removed since it was prepared, the job is checked again and may be rejected; if nodes of
+    /// a new GPU model were added since, a description that names models is stale
+    /// ([`JobError::StalePrepared`]: the model names were resolved when it was prepared).
+    pub fn handle_submit_prepared(
+        &mut self,
+        now: Time,
+        id: JobId,
+        prepared: &Prepared,
+        priority: i32,
+        estimate: Option<Span>,
+    ) -> Result<(), JobError> {
+        self.tick(now);
+        if self.jobs.contains_key(&id) {
+            return Err(JobError::Duplicate(id));
+        }
+        let shape = prepared.shape as usize;
+        if prepared.models as usize != self.cluster.models.len()
+            && self.shapes[shape].iter().any(|(_, d)| !d.models.is_any())
+        {
+            return Err(JobError::StalePrepared(id));
+        }
+        self.stats.submitted += 1;
+        if !self.admitted[shape] {
+            // A node was removed since: check again, as a waiting job is checked.
+            let groups = &self.shapes[shape];
+            let check = groups.iter().enumerate().try_for_each(|(gi, (count, d))| {
+                if *count == 0 {
+                    return Ok(());
+                }
+                self.cluster.check_task(gi as u32, d, || self.model_names(d.models))
+            });
+            if let Err(reason) = check.and_then(|()| self.cluster.check_gang(groups)) {
+                self.reject_new(id, reason);
+                return Ok(());
+            }
+            self.admitted[shape] = true;
+        }
+        self.enqueue(now, id, prepared, priority, estimate);
+        Ok(())
+    }
+
+    fn reject_new(&mut self, id: JobId, reason: RejectReason) {
+        self.stats.rejected += 1;
+        self.decisions.push_back(Decision::Reject { job: id, reason });
+    }
+
+    /// Adds an admitted job to the waiting jobs (as fresh).
+    fn enqueue(&mut self, now: Time, id: JobId, p: &Prepared, priority: i32, estimate: Option<Span>) {
+        let key = self.queue_policy.key(&JobView {
+            id,
+            queue: &self.queues[p.queue as usize],
+            priority,
+            submitted: now,
+            estimate,
+            groups: &self.shapes[p.shape as usize],
+            running: false,
+            service: Span::default(),
+            overhead: Span::default(),
+        });
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.fresh.push(spec.id);
+        self.fresh.push(id);
         self.unqueued += 1;
         self.jobs.insert(
-            spec.id,
+            id,
             Job {
-                queue,
-                priority: spec.priority,
+                queue: p.queue,
+                priority,
                 submitted: now,
                 // An estimate of u64::MAX ms (585 million years) reads as none.
-                estimate: spec.estimate.map_or(NO_ESTIMATE, |e| e.0),
-                shape,
+                estimate: estimate.map_or(NO_ESTIMATE, |e| e.0),
+                shape: p.shape,
                 slot: (key, seq),
                 state: State::Fresh,
                 started: now,
@@ -471,7 +541,6 @@ impl Scheduler {
                 live: 0,
             },
         );
-        Ok(())
     }
 
     /// A job is cancelled: a waiting job ends at once; a running one gets a [`Decision::Stop`].

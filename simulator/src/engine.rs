@@ -7,7 +7,8 @@
 //! cost, and waits again. The same inputs give the same outputs, byte for byte.
 
 use phalanx_core::{
-    Config, Decision, JobId, NodeSpec, PlacementPolicy, QueuePolicy, RejectReason, Scheduler, Span, StopReason, Time,
+    Config, Decision, JobId, NodeSpec, PlacementPolicy, Prepared, QueuePolicy, RejectReason, Scheduler, Span,
+    StopReason, Time,
 };
 
 use crate::events::Completions;
@@ -192,8 +193,8 @@ fn run(
     let mut now = Time::ZERO;
     let checkpoint = config.scheduler.checkpoint;
     let mut seen_nodes: Vec<phalanx_core::NodeId> = Vec::new();
-    // One reusable description per shape, with the index of the queue it names.
-    let mut templates: Vec<Option<(phalanx_core::JobSpec, u32)>> = vec![None; workload.shapes.len()];
+    // Per shape: the core's prepared description of the latest queue it was submitted to, and that queue.
+    let mut templates: Vec<Option<(Result<Prepared, RejectReason>, u32)>> = vec![None; workload.shapes.len()];
     loop {
         let t_arrival = jobs.get(next).map(|j| j.submit);
         let t_done = completions.next_time().map(Time);
@@ -225,23 +226,18 @@ fn run(
         }
         while let Some(j) = jobs.get(next).filter(|j| j.submit == now) {
             events += 1;
-            // One reusable description per shape: only the id, queue, priority and estimate change.
-            let spec = match &mut templates[j.shape as usize] {
-                Some((t, queue)) => {
-                    t.id = JobId(next as u64);
-                    t.priority = j.priority;
-                    t.estimate = j.estimate;
-                    if *queue != j.queue {
-                        t.queue.clone_from(&workload.queues[j.queue as usize]);
-                        *queue = j.queue;
-                    }
-                    t
-                }
-                slot => &slot.insert((workload.spec(next), j.queue)).0,
+            // Each (shape, queue) is checked and interned once; a job of a shape that can never run is
+            // submitted in full, to be rejected with the reason.
+            let prepared = match &mut templates[j.shape as usize] {
+                Some((p, queue)) if *queue == j.queue => p,
+                slot => &mut slot.insert((sched.prepare(&workload.spec(next)), j.queue)).0,
             };
-            sched
-                .handle_submit_ref(now, spec)
-                .expect("workload indices are unique job ids");
+            let id = JobId(next as u64);
+            let submitted = match prepared {
+                Ok(p) => sched.handle_submit_prepared(now, id, p, j.priority, j.estimate),
+                Err(_) => sched.handle_submit(now, workload.spec(next)),
+            };
+            submitted.expect("workload indices are unique job ids");
             next += 1;
         }
         while let Some(d) = sched.poll_decision() {

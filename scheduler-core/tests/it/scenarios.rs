@@ -479,3 +479,49 @@ fn a_new_job_ahead_in_the_queue_starts_before_older_waiting_ones() {
     assert_eq!(h.sched.pending().collect::<Vec<_>>(), [JobId(2)]);
     h.sched.audit().unwrap();
 }
+
+#[test]
+fn prepared_descriptions_are_checked_again_after_a_node_leaves_and_go_stale_with_a_new_model() {
+    let mut h = bestfit();
+    let t4 = h.nodes(1, "s", Node::new("").gpus(2, "nvidia/T4"))[0];
+    h.nodes(1, "b", Node::new("").gpus(8, "nvidia/A100"));
+    let t4_job = h
+        .sched
+        .prepare(&Job::new(0).gpus(2).models(&["nvidia/T4"]).build())
+        .unwrap();
+    let any_job = h.sched.prepare(&Job::new(0).gpus(1).build()).unwrap();
+    let h100_job = h
+        .sched
+        .prepare(&Job::new(0).gpus(1).models(&["nvidia/A100", "nvidia/H100"]).build());
+    let h100_job = h100_job.unwrap();
+    // Id, priority and estimate are the job's own, not the prepared description's.
+    let submit = |h: &mut Harness, id, p| h.sched.handle_submit_prepared(h.now, JobId(id), p, 0, None);
+    submit(&mut h, 1, &t4_job).unwrap();
+    submit(&mut h, 2, &any_job).unwrap();
+    assert_eq!(submit(&mut h, 2, &any_job), Err(JobError::Duplicate(JobId(2))));
+    expect![[r#"
+        start job1 0.0@n0[0,1]
+        start job2 0.0@n1[0]
+    "#]]
+    .assert_eq(&h.step());
+    h.sched.handle_job_finished(h.now, JobId(1)).unwrap();
+    // The only T4 node leaves: a job of the prepared T4 description is checked again and rejected.
+    h.sched.handle_node_removed(h.now, t4).unwrap();
+    submit(&mut h, 3, &t4_job).unwrap();
+    submit(&mut h, 4, &h100_job).unwrap();
+    expect![[r#"
+        reject job3: group 0: no node has GPU model nvidia/T4
+        start job4 0.0@n1[1]
+    "#]]
+    .assert_eq(&h.step());
+    // An H100 node arrives: the description naming models resolved H100 to nothing, so it is stale; one
+    // naming none is not.
+    h.nodes(1, "h", Node::new("").gpus(8, "nvidia/H100"));
+    assert_eq!(submit(&mut h, 5, &h100_job), Err(JobError::StalePrepared(JobId(5))));
+    assert_eq!(h.sched.job_status(JobId(5)), None);
+    submit(&mut h, 6, &any_job).unwrap();
+    assert_eq!(h.step(), "start job6 0.0@n1[2]\n");
+    let stats = h.sched.stats();
+    assert_eq!((stats.submitted, stats.rejected, stats.started), (5, 1, 4));
+    h.sched.audit().unwrap();
+}
