@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::decision::{DeviceSet, RejectReason, Resource, MAX_GPUS_PER_NODE};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::index::{CpuIndex, FitIndex, NodeBits};
 use crate::model::{GpuModels, ModelId, ModelSet, TooManyModels};
@@ -361,8 +361,11 @@ pub(crate) struct Cluster {
     /// Counts node changes; the last change's stamp.
     stamp: u64,
     /// Node changes in stamp order; an entry is current while it is its node's last change (`versions`).
-    /// Stale entries are dropped when they outnumber the nodes, so the log stays O(nodes).
+    /// Stale entries are dropped when they outnumber the nodes, so the log stays O(nodes). Kept only once
+    /// something asked what changed ([`Cluster::changed_since`]): most policies never do.
     change_log: Vec<(u64, NodeId)>,
+    /// The stamp after which `change_log` holds every change; `None` while it is not kept.
+    log_since: Cell<Option<u64>>,
     /// The stamp of every node's last change, by node id (removed nodes too).
     versions: Vec<u64>,
 }
@@ -562,10 +565,12 @@ impl Cluster {
         self.stamp += 1;
         node.version = self.stamp;
         self.versions[id.0 as usize] = self.stamp;
-        self.change_log.push((self.stamp, id));
-        if self.change_log.len() > 2 * self.versions.len() + 1024 {
-            let versions = &self.versions;
-            self.change_log.retain(|(s, n)| versions[n.0 as usize] == *s);
+        if self.log_since.get().is_some() {
+            self.change_log.push((self.stamp, id));
+            if self.change_log.len() > 2 * self.versions.len() + 1024 {
+                let versions = &self.versions;
+                self.change_log.retain(|(s, n)| versions[n.0 as usize] == *s);
+            }
         }
         let new = (node.state == NodeState::Schedulable).then(|| IndexKey {
             fit: node.fit_key(),
@@ -696,12 +701,30 @@ impl Cluster {
     }
 
     /// Nodes whose last change came after `stamp`, in change order (removed nodes included).
+    ///
+    /// The first call starts the change log; until then (and for a `stamp` from before it started) the
+    /// answer comes from every node's version, sorted: the same nodes in the same order, in O(nodes).
     pub fn changed_since(&self, stamp: u64) -> impl Iterator<Item = NodeId> + '_ {
-        let from = self.change_log.partition_point(|(s, _)| *s <= stamp);
-        self.change_log[from..]
-            .iter()
+        let logged = self.log_since.get().is_some_and(|since| stamp >= since);
+        let (log, scanned) = if logged {
+            let from = self.change_log.partition_point(|(s, _)| *s <= stamp);
+            (&self.change_log[from..], Vec::new())
+        } else {
+            if self.log_since.get().is_none() {
+                self.log_since.set(Some(self.stamp));
+            }
+            let mut changed: Vec<(u64, NodeId)> = (self.versions.iter().enumerate())
+                .filter(|(_, v)| **v > stamp)
+                .map(|(i, v)| (*v, NodeId(i as u32)))
+                .collect();
+            changed.sort_unstable();
+            (&[][..], changed)
+        };
+        log.iter()
             .filter(|(s, n)| self.versions[n.0 as usize] == *s)
-            .map(|(_, id)| *id)
+            .copied()
+            .chain(scanned)
+            .map(|(_, id)| id)
     }
 
     /// Whether a task group of `count` tasks of `d` could run on this cluster if it were empty:

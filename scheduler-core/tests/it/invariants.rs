@@ -188,7 +188,8 @@ fn drive(
     let mut next_id = 0u64;
     let mut prepared: BTreeMap<String, Prepared> = BTreeMap::new();
     let mut history: Vec<Vec<GroupGen>> = Vec::new();
-    for (op, poll) in ops {
+    let mut stamps: Vec<u64> = Vec::new();
+    for (op_index, (op, poll)) in ops.iter().enumerate() {
         // The test picks jobs to finish or cancel by what it has seen: it takes the decisions first.
         if matches!(op, Op::FinishJob(_) | Op::FinishTask(..) | Op::Cancel(_)) {
             while let Some(d) = s.poll_decision() {
@@ -310,6 +311,30 @@ fn drive(
         check_allocation(&s)?;
         if let Err(e) = s.audit() {
             prop_assert!(false, "indexes out of line: {}", e);
+        }
+        // What changed since an earlier stamp (from the change log once it is kept, before that and for
+        // stamps before it started from the nodes' versions): the present nodes with a newer version, in
+        // version order.
+        let view = s.view();
+        for since in [
+            0,
+            stamps.first().copied().unwrap_or(0),
+            stamps.last().copied().unwrap_or(0),
+        ] {
+            let mut want: Vec<(u64, NodeId)> = view
+                .nodes()
+                .filter(|n| n.version() > since)
+                .map(|n| (n.version(), n.id()))
+                .collect();
+            want.sort();
+            let got: Vec<NodeId> = view
+                .nodes_changed_since(since)
+                .filter(|id| view.node(*id).is_some())
+                .collect();
+            prop_assert_eq!(got, want.into_iter().map(|(_, id)| id).collect::<Vec<_>>());
+        }
+        if stamps.len() < 3 || op_index % 5 == 0 {
+            stamps.push(view.stamp());
         }
         for (j, f) in &fate {
             let status = s.job_status(*j);
