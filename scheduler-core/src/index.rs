@@ -28,6 +28,7 @@ impl NodeBits {
     }
 
     /// Adds `id`; returns whether it was absent.
+    #[inline]
     pub fn insert(&mut self, id: NodeId) -> bool {
         let i = id.0 as usize;
         if self.words.len() <= i / 64 {
@@ -46,6 +47,7 @@ impl NodeBits {
     }
 
     /// Removes `id`; returns whether it was present.
+    #[inline]
     pub fn remove(&mut self, id: NodeId) -> bool {
         let i = id.0 as usize;
         let Some(w) = self.words.get_mut(i / 64) else {
@@ -192,15 +194,18 @@ fn lower(b: Bound<FitKey>) -> Option<FitKey> {
     }
 }
 
+/// The largest key.
+const MAX_KEY: FitKey = FitKey {
+    free_whole: u32::MAX,
+    max_partial: u32::MAX,
+    node: NodeId(u32::MAX),
+};
+
 fn upper(b: Bound<FitKey>) -> Option<FitKey> {
     match b {
         Bound::Included(k) => Some(k),
         Bound::Excluded(k) => pred(k),
-        Bound::Unbounded => Some(FitKey {
-            free_whole: u32::MAX,
-            max_partial: u32::MAX,
-            node: NodeId(u32::MAX),
-        }),
+        Bound::Unbounded => Some(MAX_KEY),
     }
 }
 
@@ -241,6 +246,23 @@ impl FitIndex {
     fn end_in(&self, lo: Bound<FitKey>, hi: Bound<FitKey>, back: bool) -> Option<FitKey> {
         let (lo, hi) = (lower(lo)?, upper(hi)?);
         if lo > hi {
+            return None;
+        }
+        if !back && hi == MAX_KEY && lo.max_partial == 0 && self.partial.is_empty() {
+            // The common query (best fit with whole GPUs only): the first node at or after `lo`, level by level.
+            let mut from = lo.node.0;
+            for (w, bits) in self.clean.iter().enumerate().skip(lo.free_whole as usize) {
+                if bits.len() > 0 {
+                    if let Some(node) = bits.first_from(from) {
+                        return Some(FitKey {
+                            free_whole: w as u32,
+                            max_partial: 0,
+                            node,
+                        });
+                    }
+                }
+                from = 0;
+            }
             return None;
         }
         let p = if self.partial.is_empty() {
@@ -385,10 +407,13 @@ mod tests {
             keys in prop::collection::vec((0u32..5, prop::sample::select(vec![0u32, 0, 1, 250, 999]), 0u32..300), 0..80),
             removed in prop::collection::vec(any::<prop::sample::Index>(), 0..20),
             lo in bound(), hi in bound(), from_back in prop::collection::vec(any::<bool>(), 0..100),
+            clean_only in any::<bool>(),
         ) {
             let mut index = FitIndex::default();
             let mut model = BTreeSet::new();
             for (w, p, n) in keys {
+                // Often no node has a partly used device (whole-GPU workloads; the indexes' fast path).
+                let p = if clean_only { 0 } else { p };
                 // One key per node, as in the cluster.
                 if model.iter().any(|k: &FitKey| k.node == NodeId(n)) {
                     continue;
