@@ -28,7 +28,7 @@ impl NodeBits {
     }
 
     /// Adds `id`; returns whether it was absent.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, id: NodeId) -> bool {
         let i = id.0 as usize;
         if self.words.len() <= i / 64 {
@@ -47,7 +47,7 @@ impl NodeBits {
     }
 
     /// Removes `id`; returns whether it was present.
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, id: NodeId) -> bool {
         let i = id.0 as usize;
         let Some(w) = self.words.get_mut(i / 64) else {
@@ -210,6 +210,7 @@ fn upper(b: Bound<FitKey>) -> Option<FitKey> {
 }
 
 impl FitIndex {
+    #[inline(always)]
     pub fn insert(&mut self, k: FitKey) {
         if k.max_partial == 0 {
             let w = k.free_whole as usize;
@@ -222,6 +223,7 @@ impl FitIndex {
         }
     }
 
+    #[inline(always)]
     pub fn remove(&mut self, k: FitKey) {
         if k.max_partial == 0 {
             if let Some(bits) = self.clean.get_mut(k.free_whole as usize) {

@@ -1098,7 +1098,7 @@ fn place_gang(
             for (gi, (count, d)) in groups.iter().enumerate() {
                 for index in 0..*count {
                     let node = nodes.next().ok_or(PlaceError::PolicyError)?;
-                    place_task(cluster, job, gi as u32, index, node, d, None, out)?;
+                    place_task(cluster, job, (gi as u32, index), node, d, None, false, out)?;
                 }
             }
             return if nodes.next().is_none() {
@@ -1129,8 +1129,9 @@ fn place_gang(
                 },
                 None => return Err(PlaceError::NoRoom),
             };
+            // All `n` tasks were checked to fit on `node` together.
             for _ in 0..n {
-                place_task(cluster, job, gi as u32, next, node, d, hint, out)?;
+                place_task(cluster, job, (gi as u32, next), node, d, hint, true, out)?;
                 next += 1;
             }
         }
@@ -1138,21 +1139,23 @@ fn place_gang(
     Ok(())
 }
 
-/// Allocates one task on `node` (devices chosen by the node's rule, or `hint`), recording it in `out`.
+/// Allocates task `(group, index)` on `node` (devices chosen by the node's rule, or `hint`), recording it
+/// in `out`. `checked`: the caller has made sure that the task fits on the schedulable node.
 #[allow(clippy::too_many_arguments)]
 fn place_task(
     cluster: &mut Cluster,
     job: JobId,
-    group: u32,
-    index: u32,
+    (group, index): (u32, u32),
     node: NodeId,
     d: &Demand,
     hint: Option<u32>,
+    checked: bool,
     out: &mut Vec<TaskPlacement>,
 ) -> Result<(), PlaceError> {
     let fits = cluster
         .node(node)
-        .filter(|nd| nd.state == NodeState::Schedulable && nd.has_room(d, 1));
+        .filter(|nd| checked || (nd.state == NodeState::Schedulable && nd.has_room(d, 1)));
+    debug_assert!(fits.is_none_or(|nd| nd.state == NodeState::Schedulable && nd.has_room(d, 1)));
     let devices = fits
         .and_then(|nd| nd.choose_devices(d, hint))
         .ok_or(PlaceError::PolicyError)?;
