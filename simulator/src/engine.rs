@@ -59,12 +59,17 @@ pub struct JobRecord {
 impl JobRecord {
     /// The record of workload job `index` before anything happened to it.
     pub fn new(workload: &Workload, index: usize) -> JobRecord {
+        JobRecord::waiting(workload.jobs[index].submit, workload.gpus(index) as u32)
+    }
+
+    /// The record of a job submitted at `submit` that holds `gpus` devices while running.
+    fn waiting(submit: Time, gpus: u32) -> JobRecord {
         JobRecord {
-            submit: workload.jobs[index].submit,
+            submit,
             start: None,
             end: None,
             queue: Span::default(),
-            gpus: workload.gpus(index) as u32,
+            gpus,
             nodes: 0,
             preemptions: 0,
             outcome: Outcome::Unfinished,
@@ -171,12 +176,16 @@ fn run(
 ) -> Result<SimResult, ClusterError> {
     let cluster_gpus = add_nodes(&mut sched, nodes.iter().cloned())?;
     let jobs = &workload.jobs;
-    let mut slots: Vec<Slot> = (0..jobs.len())
-        .map(|i| Slot {
-            record: JobRecord::new(workload, i),
+    let shape_gpus: Vec<u32> = (0..workload.shapes.len())
+        .map(|s| workload.shape_gpus(s) as u32)
+        .collect();
+    let mut slots: Vec<Slot> = jobs
+        .iter()
+        .map(|j| Slot {
+            record: JobRecord::waiting(j.submit, shape_gpus[j.shape as usize]),
             live: Live {
-                remaining: jobs[i].duration,
-                since: jobs[i].submit,
+                remaining: j.duration,
+                since: j.submit,
                 generation: 0,
             },
         })

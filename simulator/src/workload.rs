@@ -94,7 +94,12 @@ impl Workload {
 
     /// GPU devices the job at `index` asks for (a shared GPU counts as one).
     pub fn gpus(&self, index: usize) -> u64 {
-        self.shapes[self.jobs[index].shape as usize]
+        self.shape_gpus(self.jobs[index].shape as usize)
+    }
+
+    /// GPU devices a job of shape `shape` asks for (a shared GPU counts as one).
+    pub fn shape_gpus(&self, shape: usize) -> u64 {
+        self.shapes[shape]
             .iter()
             .map(|g| u64::from(g.count) * u64::from(g.request.gpus))
             .sum()
