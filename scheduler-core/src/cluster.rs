@@ -74,34 +74,38 @@ pub struct NodeTask {
     pub memory_mib: u64,
 }
 
+/// A node. Laid out by hand, aligned to a cache line: what a task start or end reads and writes (tasks,
+/// devices, free CPU and memory in the first line; index key, version, device counts, id, state and model in
+/// the second) comes before what only reports and admission read.
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 pub(crate) struct Node {
-    pub id: NodeId,
-    pub name: Box<str>,
-    pub labels: BTreeMap<String, String>,
-    pub location: Location,
-    pub state: NodeState,
-    pub model: Option<ModelId>,
-    pub cpu_total: u64,
-    pub cpu_free: u64,
-    pub mem_total: u64,
-    pub mem_free: u64,
+    pub tasks: Vec<NodeTask>,
     pub gpus: Vec<Gpu>,
+    pub cpu_free: u64,
+    pub mem_free: u64,
+    /// The key under which the node is in the indexes, if it is.
+    indexed: Option<IndexKey>,
+    /// The cluster's change stamp of the node's last change (see [`Cluster::reindex`]).
+    pub version: u64,
     /// Device counts kept up to date with `gpus` (see `Node::update_gpu`): healthy devices, healthy
     /// devices fully free, and healthy devices partly used (free milli strictly between 0 and 1000).
     counts: DeviceCounts,
-    pub tasks: Vec<NodeTask>,
-    /// The cluster's change stamp of the node's last change (see [`Cluster::reindex`]).
-    pub version: u64,
-    /// The key under which the node is in the indexes, if it is.
-    indexed: Option<IndexKey>,
+    pub id: NodeId,
+    pub state: NodeState,
+    pub model: Option<ModelId>,
+    pub cpu_total: u64,
+    pub mem_total: u64,
+    pub name: Box<str>,
+    pub labels: BTreeMap<String, String>,
+    pub location: Location,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct DeviceCounts {
-    usable: u32,
-    whole_free: u32,
-    partial: u32,
+    usable: u16,
+    whole_free: u16,
+    partial: u16,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +142,7 @@ impl DeviceCounts {
         if !g.usable() {
             return;
         }
-        let d = |c: &mut u32| {
+        let d = |c: &mut u16| {
             if add {
                 *c += 1
             } else {
@@ -156,7 +160,7 @@ impl DeviceCounts {
 
 impl Node {
     pub fn free_whole(&self) -> u32 {
-        self.counts.whole_free
+        u32::from(self.counts.whole_free)
     }
 
     pub fn max_partial(&self) -> u32 {
@@ -828,5 +832,29 @@ impl Cluster {
             .filter(|(i, _)| set.contains(ModelId(*i as u8)))
             .map(|(_, n)| n)
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::{align_of, offset_of, size_of};
+
+    use super::{DeviceCounts, IndexKey, Node};
+    use crate::model::ModelId;
+
+    #[test]
+    fn what_a_task_start_or_end_touches_is_in_the_first_two_cache_lines() {
+        assert_eq!(align_of::<Node>(), 64);
+        assert!(offset_of!(Node, mem_free) + 8 <= 64);
+        for end in [
+            offset_of!(Node, indexed) + size_of::<Option<IndexKey>>(),
+            offset_of!(Node, version) + 8,
+            offset_of!(Node, counts) + size_of::<DeviceCounts>(),
+            offset_of!(Node, id) + 4,
+            offset_of!(Node, state) + 1,
+            offset_of!(Node, model) + size_of::<Option<ModelId>>(),
+        ] {
+            assert!(end <= 128, "a hot field ends at byte {end}");
+        }
     }
 }
