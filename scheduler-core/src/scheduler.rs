@@ -111,9 +111,12 @@ pub enum JobError {
     /// The job is not running.
     #[error("{0} is not running")]
     NotRunning(JobId),
-    /// The job's prepared description names GPU models and was prepared before nodes of a new model were
-    /// added: it cannot tell whether it asks for that model. Prepare the description again.
-    #[error("{0}: its prepared description predates a GPU model added since; prepare it again")]
+    /// The job's prepared description does not fit the cluster as it is now: it names GPU models and was
+    /// prepared before nodes of a new model were added (it cannot tell whether it asks for that model), or
+    /// another scheduler prepared it. Prepare the description again.
+    #[error(
+        "{0}: its prepared description predates a GPU model added since, or is another scheduler's; prepare it again"
+    )]
     StalePrepared(JobId),
     /// The job has no such running task.
     #[error("{job} has no running task {group}.{index}")]
@@ -171,11 +174,17 @@ impl Job {
 /// in the scheduler that prepared it (meaningless to another).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Prepared {
+    /// The number of the scheduler that prepared it.
+    owner: u64,
     shape: u32,
     queue: u32,
     /// GPU models the cluster knew when it was prepared.
     models: u32,
 }
+
+/// Numbers schedulers, so that a prepared description is used only by the one that prepared it (an identity,
+/// never an input to a decision).
+static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A stopped job's past.
 #[derive(Debug, Default)]
@@ -249,6 +258,8 @@ pub struct Scheduler {
     groups_scratch: Vec<(u32, Demand)>,
     /// The latest `now` seen.
     now: Time,
+    /// This scheduler's number among those created in the process (see [`Prepared`]).
+    instance: u64,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -297,6 +308,7 @@ impl Scheduler {
             admitted: Vec::new(),
             groups_scratch: Vec::new(),
             now: Time::ZERO,
+            instance: INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -453,6 +465,7 @@ impl Scheduler {
         }
         self.admitted[shape as usize] = true;
         Ok(Prepared {
+            owner: self.instance,
             shape,
             queue: self.queue_id(&spec.queue),
             models: self.cluster.models.len() as u32,
@@ -478,9 +491,10 @@ impl Scheduler {
             return Err(JobError::Duplicate(id));
         }
         let shape = prepared.shape as usize;
-        if prepared.models as usize != self.cluster.models.len()
-            && self.shapes[shape].iter().any(|(_, d)| !d.models.is_any())
-        {
+        let stale = prepared.owner != self.instance
+            || (prepared.models as usize != self.cluster.models.len()
+                && self.shapes[shape].iter().any(|(_, d)| !d.models.is_any()));
+        if stale {
             return Err(JobError::StalePrepared(id));
         }
         self.stats.submitted += 1;

@@ -521,6 +521,13 @@ fn prepared_descriptions_are_checked_again_after_a_node_leaves_and_go_stale_with
     assert_eq!(h.sched.job_status(JobId(5)), None);
     submit(&mut h, 6, &any_job).unwrap();
     assert_eq!(h.step(), "start job6 0.0@n1[2]\n");
+    // A description from another scheduler is refused, not trusted.
+    let mut other = bestfit();
+    other.nodes(1, "o", Node::new("").gpus(8, "nvidia/V100"));
+    // (Its second shape: the same index as a shape here that names no model.)
+    other.sched.prepare(&Job::new(0).gpus(5).build()).unwrap();
+    let foreign = other.sched.prepare(&Job::new(0).gpus(1).build()).unwrap();
+    assert_eq!(submit(&mut h, 7, &foreign), Err(JobError::StalePrepared(JobId(7))));
     let stats = h.sched.stats();
     assert_eq!((stats.submitted, stats.rejected, stats.started), (5, 1, 4));
     h.sched.audit().unwrap();
