@@ -717,7 +717,10 @@ impl Cluster {
             if self.log_since.get().is_none() {
                 self.log_since.set(Some(self.stamp));
             }
-            let mut changed: Vec<(u64, NodeId)> = (self.versions.iter().enumerate())
+            let mut changed: Vec<(u64, NodeId)> = self
+                .versions
+                .iter()
+                .enumerate()
                 .filter(|(_, v)| **v > stamp)
                 .map(|(i, v)| (*v, NodeId(i as u32)))
                 .collect();
