@@ -500,14 +500,7 @@ impl Scheduler {
         self.stats.submitted += 1;
         if !self.admitted[shape] {
             // A node was removed since: check again, as a waiting job is checked.
-            let groups = &self.shapes[shape];
-            let check = groups.iter().enumerate().try_for_each(|(gi, (count, d))| {
-                if *count == 0 {
-                    return Ok(());
-                }
-                self.cluster.check_task(gi as u32, d, || self.model_names(d.models))
-            });
-            if let Err(reason) = check.and_then(|()| self.cluster.check_gang(groups)) {
+            if let Err(reason) = self.can_ever_run(shape) {
                 self.reject_new(id, reason);
                 return Ok(());
             }
@@ -753,14 +746,7 @@ impl Scheduler {
         self.queue_all_fresh();
         let mut doomed = Vec::new();
         for &(_, _, id) in &self.pending {
-            let groups = &self.shapes[self.jobs[&id].shape as usize];
-            let check = groups.iter().enumerate().try_for_each(|(gi, (count, d))| {
-                if *count == 0 {
-                    return Ok(());
-                }
-                self.cluster.check_task(gi as u32, d, || self.model_names(d.models))
-            });
-            if let Err(reason) = check.and_then(|()| self.cluster.check_gang(groups)) {
+            if let Err(reason) = self.can_ever_run(self.jobs[&id].shape as usize) {
                 doomed.push((id, reason));
             }
         }
@@ -770,6 +756,18 @@ impl Scheduler {
             self.stats.rejected += 1;
             self.decisions.push_back(Decision::Reject { job: id, reason });
         }
+    }
+
+    /// Whether jobs of an interned shape can ever run on the cluster as it is now (after a node left).
+    fn can_ever_run(&self, shape: usize) -> Result<(), RejectReason> {
+        let groups = &self.shapes[shape];
+        groups.iter().enumerate().try_for_each(|(gi, (count, d))| {
+            if *count == 0 {
+                return Ok(());
+            }
+            self.cluster.check_task(gi as u32, d, || self.model_names(d.models))
+        })?;
+        self.cluster.check_gang(groups)
     }
 
     fn model_names(&self, set: ModelSet) -> Vec<GpuModel> {
