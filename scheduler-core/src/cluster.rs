@@ -379,6 +379,23 @@ impl Cluster {
         self.nodes.get(id.0 as usize).and_then(Option::as_ref)
     }
 
+    /// Cache hint: node `id` will be changed soon (loads its first two lines: free resources, index key
+    /// and where its task and device lists are).
+    pub fn prefetch_node(&self, id: NodeId) {
+        if let Some(n) = self.nodes.get(id.0 as usize) {
+            crate::hint::prefetch_head(n, 128);
+        }
+    }
+
+    /// Cache hint: node `id`'s task and device lists will be read soon (reads the node, so best after
+    /// [`Cluster::prefetch_node`] had time to load it).
+    pub fn prefetch_node_lists(&self, id: NodeId) {
+        if let Some(n) = self.node(id) {
+            crate::hint::prefetch_slice(&n.tasks);
+            crate::hint::prefetch_slice(&n.gpus);
+        }
+    }
+
     fn node_mut(&mut self, id: NodeId) -> Result<&mut Node, NodeError> {
         self.nodes
             .get_mut(id.0 as usize)

@@ -98,6 +98,23 @@ impl Placements {
     }
 }
 
+impl Placements {
+    /// The one placement, when it is kept inline.
+    pub(crate) fn inline(&self) -> Option<&TaskPlacement> {
+        match &self.0 {
+            PlacementsRepr::One(t) => Some(t),
+            PlacementsRepr::Many(_) => None,
+        }
+    }
+
+    /// Cache hint: the placements will be read soon (loads the list, for more than one).
+    pub(crate) fn prefetch_list(&self) {
+        if let PlacementsRepr::Many(ts) = &self.0 {
+            crate::hint::prefetch_slice(ts);
+        }
+    }
+}
+
 impl std::ops::Deref for Placements {
     type Target = [TaskPlacement];
     fn deref(&self) -> &[TaskPlacement] {

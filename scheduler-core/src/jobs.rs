@@ -82,6 +82,25 @@ impl<T> JobTable<T> {
         })
     }
 
+    /// Cache hint: `id` will be looked up soon (loads its home bucket of the index).
+    pub fn prefetch_bucket(&self, id: JobId) {
+        crate::hint::prefetch(&self.index[self.home(id)]);
+    }
+
+    /// Cache hint: `id`'s record will be read soon (looks `id` up, so best after
+    /// [`JobTable::prefetch_bucket`] had time to load the bucket). Returns the record's slot, for
+    /// [`JobTable::in_slot`].
+    pub fn prefetch_record(&self, id: JobId) -> Option<u32> {
+        let f = self.find(&id)?;
+        crate::hint::prefetch(&self.slots[f.slot as usize]);
+        Some(f.slot)
+    }
+
+    /// The record in `slot`, if the slot is in use (by whichever job holds it now).
+    pub fn in_slot(&self, slot: u32) -> Option<&T> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
     pub fn at(&self, f: Found) -> &T {
         self.slots[f.slot as usize].as_ref().expect("found slots are used")
     }

@@ -24,6 +24,7 @@ pub mod builders;
 mod cluster;
 mod decision;
 pub mod fgd;
+pub mod hint;
 mod index;
 mod jobs;
 mod model;
@@ -43,7 +44,9 @@ pub use policy::{
     most_room, BestFit, Choice, Consolidate, Fifo, FirstFit, OrderKey, Placement, PlacementPolicy, Plan, Priority,
     QueueOrder, QueuePolicy, ShortestFirst, ShortestRemaining, WorstFit,
 };
-pub use scheduler::{CheckpointCost, Config, HeadOfLine, JobError, JobInfo, JobStatus, Prepared, Scheduler, Stats};
+pub use scheduler::{
+    CheckpointCost, Config, HeadOfLine, JobError, JobInfo, JobStatus, Prepared, Scheduler, Stats, HINT_STAGES,
+};
 pub use spec::{
     Elastic, GpuHealth, GpuSpec, JobId, JobSpec, Location, NodeId, NodeSpec, NodeState, TaskGroup, TaskRequest,
     Topology, WHOLE_GPU,

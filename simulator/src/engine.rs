@@ -8,7 +8,7 @@
 
 use phalanx_core::{
     Config, Decision, JobId, NodeSpec, PlacementPolicy, Prepared, QueuePolicy, RejectReason, Scheduler, Span,
-    StopReason, Time,
+    StopReason, Time, HINT_STAGES,
 };
 
 use crate::events::Completions;
@@ -219,6 +219,11 @@ fn run(
             done.clear();
         }
         for &(job, generation) in &done {
+            // Have the records of the job finishing a few events from now brought into the cache meanwhile.
+            completions.look_ahead(HINT_STAGES, |(_, next, _)| {
+                sched.expect_finish(JobId(u64::from(next)));
+                phalanx_core::hint::prefetch(&slots[next as usize]);
+            });
             let Slot { record: r, live: l } = &mut slots[job as usize];
             if l.generation != generation {
                 continue;

@@ -1,4 +1,4 @@
-//! The engine's queue of completion events: a radix heap.
+//! The engine's queue of completion events: a radix heap with a short look-ahead in front.
 //!
 //! Simulated time never goes back, so every event pushed is at or after the last time popped; a radix
 //! heap exploits that. Events sit in buckets by the highest bit in which their time differs from the last
@@ -8,13 +8,102 @@
 //!
 //! Events of one time come out together, ordered by (job, generation): the same order as a binary heap
 //! of `(time, job, generation)` tuples.
+//!
+//! In front of the heap sits a small binary heap of the earliest events, filled from the radix heap a time
+//! at a time by [`Completions::look_ahead`], which names each event as it enters: the engine uses that to
+//! have a job's records brought into the cache a few events before it finishes the job.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// A completion: (time in ms, job index, generation of the run it ends).
 pub type Completion = (u64, u32, u32);
 
 /// Completion events, popped a time at a time.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Completions {
+    /// The earliest events: every one is before `horizon`.
+    ahead: BinaryHeap<Reverse<Completion>>,
+    /// The latest event moved from `heap` into `ahead`: no event in `heap` is before it.
+    horizon: Completion,
+    heap: RadixHeap,
+    /// Reused buffer: the events of one time leaving the heap.
+    batch: Vec<Completion>,
+}
+
+impl Completions {
+    /// Adds an event; `time` must not be before the last time popped.
+    pub fn push(&mut self, time: u64, job: u32, generation: u32) {
+        let e = (time, job, generation);
+        if e < self.horizon {
+            self.ahead.push(Reverse(e));
+        } else {
+            self.heap.push(time, job, generation);
+        }
+    }
+
+    /// Events waiting.
+    pub fn len(&self) -> usize {
+        self.ahead.len() + self.heap.len
+    }
+
+    /// Whether no event is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Moves the heap's earliest time into `ahead`, naming each event to `entered`.
+    fn advance(&mut self, entered: &mut impl FnMut(Completion)) {
+        let mut batch = std::mem::take(&mut self.batch);
+        self.heap.pop_earliest_into(&mut batch);
+        for e in batch.drain(..) {
+            self.horizon = self.horizon.max(e);
+            entered(e);
+            self.ahead.push(Reverse(e));
+        }
+        self.batch = batch;
+    }
+
+    /// Brings events into the look-ahead, a time at a time, until it holds at least `n` (or none is left),
+    /// naming each event as it enters. An event pushed before the look-ahead's latest one enters it
+    /// directly, without being named.
+    pub fn look_ahead(&mut self, n: usize, mut entered: impl FnMut(Completion)) {
+        while self.ahead.len() < n && self.heap.len > 0 {
+            self.advance(&mut entered);
+        }
+    }
+
+    /// The earliest event's time.
+    pub fn next_time(&mut self) -> Option<u64> {
+        self.look_ahead(1, |_| {});
+        self.ahead.peek().map(|Reverse(e)| e.0)
+    }
+
+    /// Moves every event at the earliest time into `out` (cleared first), in (job, generation) order;
+    /// returns that time.
+    pub fn pop_earliest(&mut self, out: &mut Vec<(u32, u32)>) -> Option<u64> {
+        out.clear();
+        let t = self.next_time()?;
+        loop {
+            while let Some(&Reverse((time, job, generation))) = self.ahead.peek() {
+                if time != t {
+                    return Some(t);
+                }
+                out.push((job, generation));
+                self.ahead.pop();
+            }
+            // The look-ahead ended inside time `t`: the heap may hold the rest of it.
+            if self.heap.next_time() != Some(t) {
+                return Some(t);
+            }
+            self.advance(&mut |_| {});
+        }
+    }
+}
+
+/// The radix heap behind the run.
+#[derive(Debug)]
+struct RadixHeap {
     /// `buckets[0]`: events at `last`; `buckets[b]`: events whose time first differs from `last` in
     /// bit `b - 1`.
     buckets: [Vec<Completion>; 65],
@@ -25,9 +114,9 @@ pub struct Completions {
     min: Option<u64>,
 }
 
-impl Default for Completions {
+impl Default for RadixHeap {
     fn default() -> Self {
-        Completions {
+        RadixHeap {
             buckets: std::array::from_fn(|_| Vec::new()),
             last: 0,
             len: 0,
@@ -36,13 +125,12 @@ impl Default for Completions {
     }
 }
 
-impl Completions {
+impl RadixHeap {
     fn bucket(last: u64, time: u64) -> usize {
         (u64::BITS - (time ^ last).leading_zeros()) as usize
     }
 
-    /// Adds an event; `time` must not be before the last time popped.
-    pub fn push(&mut self, time: u64, job: u32, generation: u32) {
+    fn push(&mut self, time: u64, job: u32, generation: u32) {
         debug_assert!(time >= self.last, "an event in the past");
         self.buckets[Self::bucket(self.last, time)].push((time, job, generation));
         self.min = match self.min {
@@ -53,18 +141,7 @@ impl Completions {
         self.len += 1;
     }
 
-    /// Events waiting.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether no event is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The earliest event's time.
-    pub fn next_time(&mut self) -> Option<u64> {
+    fn next_time(&mut self) -> Option<u64> {
         if self.len == 0 {
             return None;
         }
@@ -76,11 +153,9 @@ impl Completions {
         self.min
     }
 
-    /// Moves every event at the earliest time into `out` (cleared first), in (job, generation) order;
-    /// returns that time.
-    pub fn pop_earliest(&mut self, out: &mut Vec<(u32, u32)>) -> Option<u64> {
-        out.clear();
-        let t = self.next_time()?;
+    /// Appends every event at the earliest time to `out`, in no particular order.
+    fn pop_earliest_into(&mut self, out: &mut Vec<Completion>) {
+        let Some(t) = self.next_time() else { return };
         if self.buckets[0].is_empty() {
             let b = self.buckets.iter().position(|b| !b.is_empty()).expect("len > 0");
             self.last = t;
@@ -97,41 +172,55 @@ impl Completions {
             }
         }
         debug_assert_eq!(self.last, t);
-        out.extend(self.buckets[0].drain(..).map(|(_, j, g)| (j, g)));
-        out.sort_unstable();
-        self.len -= out.len();
+        let now = &mut self.buckets[0];
+        self.len -= now.len();
+        out.append(now);
         self.min = None;
-        Some(t)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
-
     use proptest::prelude::*;
 
     use super::*;
 
     proptest! {
-        /// Interleaved pushes (never before the current time) and pops give exactly the binary heap's
-        /// order of (time, job, generation).
+        /// Interleaved pushes (never before the current time), look-aheads and pops give exactly the binary
+        /// heap's order of (time, job, generation), and never split the events of one time.
         #[test]
         fn pops_like_a_binary_heap(steps in prop::collection::vec(
-            prop::collection::vec((0u64..5000, 0u32..50, 0u32..3), 0..6), 1..60)) {
+            (prop::collection::vec((0u64..5000, 0u32..50, 0u32..3), 0..10), 0usize..48), 1..60)) {
             let mut q = Completions::default();
             let mut heap = BinaryHeap::new();
             let mut now = 0u64;
             let mut out = Vec::new();
-            for pushes in steps {
+            let mut named = std::collections::BTreeSet::new();
+            let mut seen = std::collections::BTreeSet::new();
+            for (pushes, ahead) in steps {
                 for (dt, job, gen) in pushes {
                     // Times far apart and close together, to exercise high and low buckets.
-                    let t = now + if dt % 7 == 0 { dt << 20 } else { dt };
+                    let t = now + if dt % 7 == 0 { dt << 20 } else { dt % 64 };
+                    if !seen.insert((t, job, gen)) {
+                        continue; // The engine never pushes one event twice.
+                    }
+                    if (t, job, gen) < q.horizon {
+                        // Enters the look-ahead directly, unnamed by design.
+                        named.insert((t, job, gen));
+                    }
                     q.push(t, job, gen);
                     heap.push(Reverse((t, job, gen)));
                 }
                 prop_assert_eq!(q.len(), heap.len());
+                let mut entered = Vec::new();
+                q.look_ahead(ahead, |e| entered.push(e));
+                // What enters is the earliest events not named before, each once.
+                let pending: Vec<_> = heap.clone().into_sorted_vec().into_iter().rev().map(|Reverse(e)| e).collect();
+                for e in &entered {
+                    prop_assert!(pending.contains(e) && named.insert(*e), "{e:?} named twice or not pending");
+                }
+                let known = pending.iter().take_while(|e| named.contains(e)).count();
+                prop_assert!(known >= ahead.min(pending.len()), "look_ahead({}) left the earliest events unnamed", ahead);
                 prop_assert_eq!(q.next_time(), heap.peek().map(|Reverse(e)| e.0));
                 if let Some(t) = q.pop_earliest(&mut out) {
                     now = t;

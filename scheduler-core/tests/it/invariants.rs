@@ -160,7 +160,8 @@ fn apply(d: &Decision, fate: &mut BTreeMap<JobId, Fate>, tasks_of: &BTreeMap<Job
 }
 
 /// With `prepare`, every other job is submitted through a description prepared for an earlier job of its
-/// shape (perhaps before nodes were removed or added).
+/// shape (perhaps before nodes were removed or added), and before every step the driver names a job (known
+/// or not, running or not) to [`Scheduler::expect_finish`], a hint that must change no decision.
 fn drive(
     config: Config,
     nodes: &[NodeSpecGen],
@@ -190,6 +191,9 @@ fn drive(
     let mut history: Vec<Vec<GroupGen>> = Vec::new();
     let mut stamps: Vec<u64> = Vec::new();
     for (op_index, (op, poll)) in ops.iter().enumerate() {
+        if prepare {
+            s.expect_finish(JobId((op_index as u64 * 7) % (next_id + 2)));
+        }
         // The test picks jobs to finish or cancel by what it has seen: it takes the decisions first.
         if matches!(op, Op::FinishJob(_) | Op::FinishTask(..) | Op::Cancel(_)) {
             while let Some(d) = s.poll_decision() {
