@@ -606,6 +606,13 @@ impl Scheduler {
         Ok(())
     }
 
+    /// A cache hint, for drivers that know which jobs arrive next (a simulator does): a job `job` will be
+    /// submitted soon. Loads the part of the job table its submission writes, so that submitting it does not
+    /// wait on memory. It changes nothing but speed.
+    pub fn expect_submit(&self, job: JobId) {
+        self.jobs.prefetch_bucket(job);
+    }
+
     /// A cache hint, for drivers that know which jobs finish next (a simulator does): `job` will probably
     /// be finished within the next few calls of this method. Each call takes every job named in the last
     /// [`HINT_STAGES`] calls one step further along the chain of records that finishing it reads (index,

@@ -137,6 +137,9 @@ struct Live {
     generation: u32,
 }
 
+/// How many arrivals ahead the engine tells the core which job ids it will submit.
+const SUBMIT_AHEAD: u64 = 4;
+
 /// Replays `workload` on `nodes` with the built-in policies named in `config`.
 pub fn simulate(workload: &Workload, nodes: &[NodeSpec], config: &SimConfig) -> Result<SimResult, ClusterError> {
     let sched = Scheduler::new(config.scheduler);
@@ -247,6 +250,7 @@ fn run(
                 slot => &mut slot.insert((sched.prepare(&workload.spec(next)), j.queue)).0,
             };
             let id = JobId(next as u64);
+            sched.expect_submit(JobId(next as u64 + SUBMIT_AHEAD));
             let submitted = match prepared {
                 Ok(p) => sched.handle_submit_prepared(now, id, p, j.priority, j.estimate),
                 Err(_) => sched.handle_submit(now, workload.spec(next)),

@@ -9,12 +9,14 @@
 //! Events of one time come out together, ordered by (job, generation): the same order as a binary heap
 //! of `(time, job, generation)` tuples.
 //!
-//! In front of the heap sits a small binary heap of the earliest events, filled from the radix heap a time
+//! In front of the heap sits a short sorted run of the earliest events, filled from the radix heap a time
 //! at a time by [`Completions::look_ahead`], which names each event as it enters: the engine uses that to
-//! have a job's records brought into the cache a few events before it finishes the job.
+//! have a job's records brought into the cache a few events before it finishes the job. An event pushed
+//! earlier than the run's end (rare: most jobs run far longer than the run reaches) waits in a small binary
+//! heap beside it.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// A completion: (time in ms, job index, generation of the run it ends).
 pub type Completion = (u64, u32, u32);
@@ -22,12 +24,14 @@ pub type Completion = (u64, u32, u32);
 /// Completion events, popped a time at a time.
 #[derive(Debug, Default)]
 pub struct Completions {
-    /// The earliest events: every one is before `horizon`.
-    ahead: BinaryHeap<Reverse<Completion>>,
-    /// The latest event moved from `heap` into `ahead`: no event in `heap` is before it.
+    /// Events taken from `heap`, in order.
+    run: VecDeque<Completion>,
+    /// Events pushed before `horizon`.
+    early: BinaryHeap<Reverse<Completion>>,
+    /// The latest event taken from `heap`: no event in `heap` is before it.
     horizon: Completion,
     heap: RadixHeap,
-    /// Reused buffer: the events of one time leaving the heap.
+    /// Reused buffer: the events of one time leaving `heap`.
     batch: Vec<Completion>,
 }
 
@@ -36,7 +40,7 @@ impl Completions {
     pub fn push(&mut self, time: u64, job: u32, generation: u32) {
         let e = (time, job, generation);
         if e < self.horizon {
-            self.ahead.push(Reverse(e));
+            self.early.push(Reverse(e));
         } else {
             self.heap.push(time, job, generation);
         }
@@ -44,7 +48,7 @@ impl Completions {
 
     /// Events waiting.
     pub fn len(&self) -> usize {
-        self.ahead.len() + self.heap.len
+        self.run.len() + self.early.len() + self.heap.len
     }
 
     /// Whether no event is waiting.
@@ -52,31 +56,37 @@ impl Completions {
         self.len() == 0
     }
 
-    /// Moves the heap's earliest time into `ahead`, naming each event to `entered`.
+    /// Moves the heap's earliest time onto the run, naming each event to `entered`.
     fn advance(&mut self, entered: &mut impl FnMut(Completion)) {
-        let mut batch = std::mem::take(&mut self.batch);
-        self.heap.pop_earliest_into(&mut batch);
-        for e in batch.drain(..) {
-            self.horizon = self.horizon.max(e);
+        self.heap.pop_earliest_into(&mut self.batch);
+        self.batch.sort_unstable();
+        for e in self.batch.drain(..) {
             entered(e);
-            self.ahead.push(Reverse(e));
+            self.run.push_back(e);
+            self.horizon = e;
         }
-        self.batch = batch;
     }
 
-    /// Brings events into the look-ahead, a time at a time, until it holds at least `n` (or none is left),
-    /// naming each event as it enters. An event pushed before the look-ahead's latest one enters it
-    /// directly, without being named.
+    /// Brings events onto the run, a time at a time, until it holds at least `n` (or none is left), naming
+    /// each event as it enters. An event pushed before the run's end is never named.
     pub fn look_ahead(&mut self, n: usize, mut entered: impl FnMut(Completion)) {
-        while self.ahead.len() < n && self.heap.len > 0 {
+        while self.run.len() < n && self.heap.len > 0 {
             self.advance(&mut entered);
+        }
+    }
+
+    /// The earliest event.
+    fn front(&self) -> Option<Completion> {
+        match (self.run.front(), self.early.peek()) {
+            (Some(&a), Some(&Reverse(b))) => Some(a.min(b)),
+            (a, b) => a.copied().or(b.map(|r| r.0)),
         }
     }
 
     /// The earliest event's time.
     pub fn next_time(&mut self) -> Option<u64> {
         self.look_ahead(1, |_| {});
-        self.ahead.peek().map(|Reverse(e)| e.0)
+        self.front().map(|e| e.0)
     }
 
     /// Moves every event at the earliest time into `out` (cleared first), in (job, generation) order;
@@ -85,15 +95,16 @@ impl Completions {
         out.clear();
         let t = self.next_time()?;
         loop {
-            while let Some(&Reverse((time, job, generation))) = self.ahead.peek() {
-                if time != t {
-                    return Some(t);
+            while let Some(e) = self.front().filter(|e| e.0 == t) {
+                out.push((e.1, e.2));
+                if self.run.front() == Some(&e) {
+                    self.run.pop_front();
+                } else {
+                    self.early.pop();
                 }
-                out.push((job, generation));
-                self.ahead.pop();
             }
-            // The look-ahead ended inside time `t`: the heap may hold the rest of it.
-            if self.heap.next_time() != Some(t) {
+            // The run ended inside time `t`: the heap may hold the rest of it.
+            if !self.run.is_empty() || self.heap.next_time() != Some(t) {
                 return Some(t);
             }
             self.advance(&mut |_| {});
