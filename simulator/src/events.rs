@@ -1,10 +1,12 @@
 //! The engine's queue of completion events: a radix heap with a short look-ahead in front.
 //!
 //! Simulated time never goes back, so every event pushed is at or after the last time popped; a radix
-//! heap exploits that. Events sit in buckets by the highest bit in which their time differs from the last
-//! popped time; a push appends to a bucket, and a pop empties the lowest non-empty bucket into lower ones,
-//! so each event moves a few times at most, always through memory that is read in order. With tens of
-//! thousands of jobs running, a binary heap's sift-down misses the cache at every level; this does not.
+//! heap exploits that. Events sit in buckets by the highest base-16 digit in which their time differs
+//! from the last popped time, and by that digit; a push appends to a bucket, and a pop takes the lowest
+//! non-empty bucket (found through a bitmap per level) and, unless it is a bucket of one time, spreads it
+//! over the levels below. An event moves at most once per digit (six times for a job of hours), always
+//! through memory that is read in order. With tens of thousands of jobs running, a binary heap's sift-down
+//! misses the cache at every level; this does not.
 //!
 //! Events of one time come out together, ordered by (job, generation): the same order as a binary heap
 //! of `(time, job, generation)` tuples.
@@ -83,9 +85,12 @@ impl Completions {
         }
     }
 
-    /// The earliest event's time.
+    /// The earliest event's time. (When nothing is ahead of the heap, its earliest time moves onto the run
+    /// unnamed: too late for a hint to help.)
     pub fn next_time(&mut self) -> Option<u64> {
-        self.look_ahead(1, |_| {});
+        if self.run.is_empty() && self.early.is_empty() {
+            self.look_ahead(1, |_| {});
+        }
         self.front().map(|e| e.0)
     }
 
@@ -103,8 +108,9 @@ impl Completions {
                     self.early.pop();
                 }
             }
-            // The run ended inside time `t`: the heap may hold the rest of it.
-            if !self.run.is_empty() || self.heap.next_time() != Some(t) {
+            // Nothing is left ahead of the heap: it may hold the rest of time `t` (events ahead of it are
+            // before every event in it).
+            if !self.run.is_empty() || !self.early.is_empty() || self.heap.next_time() != Some(t) {
                 return Some(t);
             }
             self.advance(&mut |_| {});
@@ -112,81 +118,108 @@ impl Completions {
     }
 }
 
-/// The radix heap behind the run.
+/// Digits of 4 bits: 16 levels of 16 buckets cover every `u64` time.
+const DIGIT_BITS: u32 = 4;
+const BUCKETS: usize = 1 << DIGIT_BITS;
+const LEVELS: usize = 64 / DIGIT_BITS as usize;
+const DIGIT: u64 = BUCKETS as u64 - 1;
+
+/// The radix heap behind the run, over base-16 digits of the time.
 #[derive(Debug)]
 struct RadixHeap {
-    /// `buckets[0]`: events at `last`; `buckets[b]`: events whose time first differs from `last` in
-    /// bit `b - 1`.
-    buckets: [Vec<Completion>; 65],
+    /// Bucket `level * BUCKETS + d` holds the events whose time agrees with `last` above digit `level` and
+    /// has digit `level` equal to `d` (level 0: the events at time `last` with its lowest digit set to `d`).
+    buckets: Box<[Vec<Completion>]>,
+    /// A bit per non-empty bucket, in bucket order.
+    occupied: [u64; LEVELS * BUCKETS / 64],
     /// The last time popped: no event is earlier.
     last: u64,
     len: usize,
-    /// The earliest event's time, when known.
-    min: Option<u64>,
 }
 
 impl Default for RadixHeap {
     fn default() -> Self {
         RadixHeap {
-            buckets: std::array::from_fn(|_| Vec::new()),
+            buckets: (0..LEVELS * BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: [0; LEVELS * BUCKETS / 64],
             last: 0,
             len: 0,
-            min: None,
         }
     }
 }
 
 impl RadixHeap {
+    /// The bucket of an event at `time`, given the last time popped.
     fn bucket(last: u64, time: u64) -> usize {
-        (u64::BITS - (time ^ last).leading_zeros()) as usize
+        let differ = time ^ last;
+        let level = if differ == 0 {
+            0
+        } else {
+            (63 - differ.leading_zeros()) / DIGIT_BITS
+        };
+        level as usize * BUCKETS + ((time >> (DIGIT_BITS * level)) & DIGIT) as usize
+    }
+
+    fn mark(&mut self, b: usize, occupied: bool) {
+        let word = &mut self.occupied[b / 64];
+        if occupied {
+            *word |= 1 << (b % 64);
+        } else {
+            *word &= !(1 << (b % 64));
+        }
+    }
+
+    fn put(&mut self, b: usize, e: Completion) {
+        if self.buckets[b].is_empty() {
+            self.mark(b, true);
+        }
+        self.buckets[b].push(e);
     }
 
     fn push(&mut self, time: u64, job: u32, generation: u32) {
         debug_assert!(time >= self.last, "an event in the past");
-        self.buckets[Self::bucket(self.last, time)].push((time, job, generation));
-        self.min = match self.min {
-            Some(m) => Some(m.min(time)),
-            None if self.len == 0 => Some(time),
-            None => None,
-        };
+        self.put(Self::bucket(self.last, time), (time, job, generation));
         self.len += 1;
     }
 
-    fn next_time(&mut self) -> Option<u64> {
-        if self.len == 0 {
-            return None;
+    /// The lowest non-empty bucket: it holds the earliest events.
+    fn lowest(&self) -> Option<usize> {
+        let (w, bits) = self.occupied.iter().enumerate().find(|(_, &bits)| bits != 0)?;
+        Some(w * 64 + bits.trailing_zeros() as usize)
+    }
+
+    fn next_time(&self) -> Option<u64> {
+        let b = self.lowest()?;
+        if b < BUCKETS {
+            return Some(self.last & !DIGIT | b as u64);
         }
-        if self.min.is_none() {
-            // The earliest event is in the lowest non-empty bucket.
-            let b = self.buckets.iter().position(|b| !b.is_empty()).expect("len > 0");
-            self.min = self.buckets[b].iter().map(|e| e.0).min();
-        }
-        self.min
+        self.buckets[b].iter().map(|e| e.0).min()
     }
 
     /// Appends every event at the earliest time to `out`, in no particular order.
     fn pop_earliest_into(&mut self, out: &mut Vec<Completion>) {
-        let Some(t) = self.next_time() else { return };
-        if self.buckets[0].is_empty() {
-            let b = self.buckets.iter().position(|b| !b.is_empty()).expect("len > 0");
+        let Some(mut b) = self.lowest() else { return };
+        if b >= BUCKETS {
+            // Every lower level is empty: spread this bucket over the levels below, around its earliest time.
+            let mut moved = std::mem::take(&mut self.buckets[b]);
+            self.mark(b, false);
+            let t = moved.iter().map(|e| e.0).min().expect("occupied buckets are not empty");
             self.last = t;
-            let moved = std::mem::take(&mut self.buckets[b]);
             for &e in &moved {
-                self.buckets[Self::bucket(t, e.0)].push(e);
+                self.put(Self::bucket(t, e.0), e);
             }
             // Keep a small bucket's allocation for later pushes; give a large one back, or every bucket would
             // keep the capacity of its busiest moment and together hold several times the events waiting.
-            let mut moved = moved;
-            if moved.capacity() <= 256 && self.buckets[b].is_empty() {
+            if moved.capacity() <= 256 {
                 moved.clear();
                 self.buckets[b] = moved;
             }
+            b = (t & DIGIT) as usize;
         }
-        debug_assert_eq!(self.last, t);
-        let now = &mut self.buckets[0];
-        self.len -= now.len();
-        out.append(now);
-        self.min = None;
+        self.last = self.last & !DIGIT | b as u64;
+        self.mark(b, false);
+        self.len -= self.buckets[b].len();
+        out.append(&mut self.buckets[b]);
     }
 }
 
@@ -233,7 +266,10 @@ mod tests {
                 let known = pending.iter().take_while(|e| named.contains(e)).count();
                 prop_assert!(known >= ahead.min(pending.len()), "look_ahead({}) left the earliest events unnamed", ahead);
                 prop_assert_eq!(q.next_time(), heap.peek().map(|Reverse(e)| e.0));
-                if let Some(t) = q.pop_earliest(&mut out) {
+                let popped = q.pop_earliest(&mut out);
+                // Events that moved onto the run only because nothing was ahead of the heap are not named.
+                named.extend(q.run.iter().copied());
+                if let Some(t) = popped {
                     now = t;
                     let mut want = Vec::new();
                     while heap.peek().is_some_and(|Reverse(e)| e.0 == t) {
