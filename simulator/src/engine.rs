@@ -182,17 +182,15 @@ fn run(
     let shape_gpus: Vec<u32> = (0..workload.shapes.len())
         .map(|s| workload.shape_gpus(s) as u32)
         .collect();
-    let mut slots: Vec<Slot> = jobs
-        .iter()
-        .map(|j| Slot {
-            record: JobRecord::waiting(j.submit, shape_gpus[j.shape as usize]),
-            live: Live {
-                remaining: j.duration,
-                since: j.submit,
-                generation: 0,
-            },
-        })
-        .collect();
+    let mut slots: Vec<Slot> = crate::memory::huge_vec(jobs.len());
+    slots.extend(jobs.iter().map(|j| Slot {
+        record: JobRecord::waiting(j.submit, shape_gpus[j.shape as usize]),
+        live: Live {
+            remaining: j.duration,
+            since: j.submit,
+            generation: 0,
+        },
+    }));
     let mut completions = Completions::default();
     let mut done: Vec<(u32, u32)> = Vec::new();
     let mut next = 0usize;

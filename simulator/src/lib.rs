@@ -9,6 +9,7 @@ pub mod csv;
 pub mod engine;
 pub mod events;
 pub mod experiment;
+mod memory;
 pub mod metrics;
 pub mod openb;
 pub mod pack;
