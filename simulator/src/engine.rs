@@ -182,15 +182,9 @@ fn run(
     let shape_gpus: Vec<u32> = (0..workload.shapes.len())
         .map(|s| workload.shape_gpus(s) as u32)
         .collect();
+    // A job's slot is written when it arrives: one pass over the array, overlapped with the simulation,
+    // rather than a pass of its own before it.
     let mut slots: Vec<Slot> = crate::memory::huge_vec(jobs.len());
-    slots.extend(jobs.iter().map(|j| Slot {
-        record: JobRecord::waiting(j.submit, shape_gpus[j.shape as usize]),
-        live: Live {
-            remaining: j.duration,
-            since: j.submit,
-            generation: 0,
-        },
-    }));
     let mut completions = Completions::default();
     let mut done: Vec<(u32, u32)> = Vec::new();
     let mut next = 0usize;
@@ -247,6 +241,14 @@ fn run(
                 Some((p, queue)) if *queue == j.queue => p,
                 slot => &mut slot.insert((sched.prepare(&workload.spec(next)), j.queue)).0,
             };
+            slots.push(Slot {
+                record: JobRecord::waiting(j.submit, shape_gpus[j.shape as usize]),
+                live: Live {
+                    remaining: j.duration,
+                    since: j.submit,
+                    generation: 0,
+                },
+            });
             let id = JobId(next as u64);
             sched.expect_submit(JobId(next as u64 + SUBMIT_AHEAD));
             let submitted = match prepared {
