@@ -2,7 +2,7 @@
 //!
 //! A hint changes nothing a program can observe but its speed: it never faults, whatever the address, and
 //! reads no value. The scheduler uses it for [`crate::Scheduler::expect_finish`]; drivers may use it for
-//! their own records. On targets without a prefetch instruction it does nothing.
+//! their own records. On targets other than x86-64 it does nothing.
 
 /// Starts loading the cache lines `*r` spans (at most 4: the hint is for records, not arrays).
 #[inline(always)]

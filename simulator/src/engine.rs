@@ -140,9 +140,10 @@ struct Live {
 /// How many arrivals ahead the engine tells the core which job ids it will submit.
 const SUBMIT_AHEAD: u64 = 4;
 
-/// Jobs running from which the engine has the records of the next jobs to finish prefetched. With fewer, what a
-/// finish reads mostly stays in the cache anyway and the hints only cost instructions (at 3,000 jobs running
-/// they cost about 4 %; at 29,000 they save over 40 %: BENCHMARKS.md).
+/// Pending completions (about the jobs running; a preempted run's stale completion counts until its time) from
+/// which the engine gives the core cache hints. With fewer, what a finish reads mostly stays in the cache anyway
+/// and the hints only cost instructions (at 3,000 jobs in flight they cost about 4 %; at 29,000 they save over
+/// 40 %: BENCHMARKS.md).
 const HINT_MIN_RUNNING: usize = 8192;
 
 /// Replays `workload` on `nodes` with the built-in policies named in `config`.
@@ -219,13 +220,14 @@ fn run(
         } else {
             done.clear();
         }
+        // Cache hints, while enough jobs run for their records to have left the cache.
+        let hinting = completions.len() >= hint_min_running;
         for &(job, generation) in &done {
-            // Have the records of the job finishing a few events from now brought into the cache meanwhile
-            // (when enough jobs run for their records to have left it).
-            if completions.len() >= hint_min_running {
-                completions.look_ahead(HINT_STAGES, |(_, next, _)| {
-                    sched.expect_finish(JobId(u64::from(next)));
-                    phalanx_core::hint::prefetch(&slots[next as usize]);
+            // Have the records of the job finishing a few events from now brought into the cache meanwhile.
+            if hinting {
+                completions.look_ahead(HINT_STAGES, |(_, upcoming, _)| {
+                    sched.expect_finish(JobId(u64::from(upcoming)));
+                    phalanx_core::hint::prefetch(&slots[upcoming as usize]);
                 });
             }
             let Slot { record: r, live: l } = &mut slots[job as usize];
@@ -259,7 +261,9 @@ fn run(
                 },
             });
             let id = JobId(next as u64);
-            sched.expect_submit(JobId(next as u64 + SUBMIT_AHEAD));
+            if hinting {
+                sched.expect_submit(JobId(next as u64 + SUBMIT_AHEAD));
+            }
             let submitted = match prepared {
                 Ok(p) => sched.handle_submit_prepared(now, id, p, j.priority, j.estimate),
                 Err(_) => sched.handle_submit(now, workload.spec(next)),
@@ -344,7 +348,8 @@ mod tests {
     use super::*;
     use crate::trace::synthetic::{generate, SizeMix, SyntheticConfig};
 
-    /// Cache hints change nothing but speed: the same run with the engine's hints always on and always off
+    /// Cache hints change nothing but speed: the same run with the engine's hints (finishes and submissions)
+    /// always on and always off
     /// gives the same result, under a queue order that preempts (stale completions in the look-ahead) too.
     #[test]
     fn hints_change_nothing() {

@@ -110,7 +110,7 @@ impl Completions {
             }
             // Nothing is left ahead of the heap: it may hold the rest of time `t` (events ahead of it are
             // before every event in it).
-            if !self.run.is_empty() || !self.early.is_empty() || self.heap.next_time() != Some(t) {
+            if !self.run.is_empty() || !self.early.is_empty() || !self.heap.holds_last(t) {
                 return Some(t);
             }
             self.advance(&mut |_| {});
@@ -188,6 +188,13 @@ impl RadixHeap {
         Some(w * 64 + bits.trailing_zeros() as usize)
     }
 
+    /// Whether the heap holds an event at `t`, given that none of its events is before `t` (as for the time
+    /// being popped): such an event is at `last`, in the lowest level.
+    fn holds_last(&self, t: u64) -> bool {
+        debug_assert!(self.next_time().is_none_or(|m| m >= t));
+        t == self.last && self.occupied[0] & (1 << (t & DIGIT)) != 0
+    }
+
     fn next_time(&self) -> Option<u64> {
         let b = self.lowest()?;
         if b < BUCKETS {
@@ -229,6 +236,24 @@ mod tests {
 
     use super::*;
 
+    /// An event pushed at the time the look-ahead reaches to, but after its last event, waits in the heap; the
+    /// pop of that time still takes it with the run's events.
+    #[test]
+    fn one_time_is_never_split() {
+        let mut q = Completions::default();
+        q.push(10, 1, 0);
+        q.push(20, 0, 0);
+        q.look_ahead(1, |_| {});
+        q.push(10, 5, 0);
+        q.push(10, 0, 3);
+        let mut out = Vec::new();
+        assert_eq!(q.pop_earliest(&mut out), Some(10));
+        assert_eq!(out, [(0, 3), (1, 0), (5, 0)]);
+        assert_eq!(q.pop_earliest(&mut out), Some(20));
+        assert_eq!(out, [(0, 0)]);
+        assert!(q.is_empty());
+    }
+
     proptest! {
         /// Interleaved pushes (never before the current time), look-aheads and pops give exactly the binary
         /// heap's order of (time, job, generation), and never split the events of one time.
@@ -243,8 +268,13 @@ mod tests {
             let mut seen = std::collections::BTreeSet::new();
             for (pushes, ahead) in steps {
                 for (dt, job, gen) in pushes {
-                    // Times far apart and close together, to exercise high and low buckets.
-                    let t = now + if dt % 7 == 0 { dt << 20 } else { dt % 64 };
+                    // Times far apart and close together, to exercise high and low buckets, and at the time
+                    // the look-ahead reaches to (so that one time is split between the run and the heap).
+                    let t = match dt % 7 {
+                        0 => now + (dt << 20),
+                        1 => q.horizon.0.max(now),
+                        _ => now + dt % 64,
+                    };
                     if !seen.insert((t, job, gen)) {
                         continue; // The engine never pushes one event twice.
                     }
