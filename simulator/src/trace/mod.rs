@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use phalanx_core::{NodeSpec, Span, TaskGroup, TaskRequest, Topology, WHOLE_GPU};
+use phalanx_core::{Span, TaskGroup, TaskRequest, Topology, WHOLE_GPU};
 
 use crate::csv::Row;
 pub use crate::csv::TraceError;
@@ -188,63 +188,4 @@ impl fmt::Display for ReadReport {
         }
         Ok(())
     }
-}
-
-/// Checks that every job of `w` could ever run on `nodes`: its GPUs are no more than the cluster's, and
-/// each of its tasks fits on at least one node (GPU count, allowed model, CPU and memory). The first job that
-/// cannot is an error naming its file and line. The scheduler would reject such a job with a reason too;
-/// this check reports it before a replay starts.
-pub fn check_fits(w: &Workload, nodes: &[NodeSpec]) -> Result<(), TraceError> {
-    let total_gpus: u64 = nodes.iter().map(|n| n.gpus.len() as u64).sum();
-    let mut shape_ok: Vec<Option<Result<(), String>>> = vec![None; w.shapes.len()];
-    for (i, job) in w.jobs.iter().enumerate() {
-        let Some(slot) = shape_ok.get_mut(job.shape as usize) else {
-            return Err(TraceError::Job {
-                origin: w.origin(i),
-                problem: format!("refers to task-group list {} of {}", job.shape, w.shapes.len()),
-            });
-        };
-        let verdict = slot.get_or_insert_with(|| shape_fits(&w.shapes[job.shape as usize], nodes, total_gpus));
-        if let Err(problem) = verdict {
-            return Err(TraceError::Job {
-                origin: w.origin(i),
-                problem: problem.clone(),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn shape_fits(groups: &[TaskGroup], nodes: &[NodeSpec], total_gpus: u64) -> Result<(), String> {
-    let gpus: u64 = groups
-        .iter()
-        .map(|g| u64::from(g.count) * u64::from(g.request.gpus))
-        .sum();
-    if gpus > total_gpus {
-        return Err(format!("the job asks for {gpus} GPUs but the cluster has {total_gpus}"));
-    }
-    for g in groups.iter().filter(|g| g.count > 0) {
-        let r = &g.request;
-        let fits = nodes.iter().any(|n| {
-            let model_ok =
-                r.gpus == 0 || r.models.is_empty() || n.gpus.first().is_some_and(|d| r.models.contains(&d.model));
-            model_ok
-                && n.gpus.len() as u64 >= u64::from(r.gpus)
-                && n.cpu_milli >= r.cpu_milli
-                && n.memory_mib >= r.memory_mib
-        });
-        if !fits {
-            let models = if r.models.is_empty() {
-                String::new()
-            } else {
-                let names: Vec<&str> = r.models.iter().map(|m| m.as_str()).collect();
-                format!(" of model {}", names.join(" or "))
-            };
-            return Err(format!(
-                "a task of group `{}` ({} GPUs{models}, {} milli-CPU, {} MiB) fits on no node of the cluster",
-                g.name, r.gpus, r.cpu_milli, r.memory_mib
-            ));
-        }
-    }
-    Ok(())
 }

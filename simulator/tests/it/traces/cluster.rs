@@ -1,13 +1,15 @@
-//! Cluster specs and the fit check.
+//! Cluster specs, and jobs their clusters can never run.
 
 use std::path::Path;
 
 use expect_test::expect;
 use phalanx_core::GpuModel;
+use phalanx_sim::engine::{simulate, Outcome, SimConfig};
+use phalanx_sim::metrics::jobs_csv;
 use phalanx_sim::trace::cluster::{openb_cluster, philly_vc_clusters, ClusterSpec};
 use phalanx_sim::trace::native::parse_native;
 use phalanx_sim::trace::philly::{read_helios, read_philly_vcs};
-use phalanx_sim::trace::{check_fits, Estimates};
+use phalanx_sim::trace::Estimates;
 use phalanx_sim::workload::Workload;
 
 use super::traces;
@@ -100,30 +102,15 @@ fn jobs_larger_than_the_cluster_are_named() {
     )
     .unwrap();
     let nodes = ClusterSpec::parse("2x8:nvidia/V100").unwrap().nodes();
-    let first_two = Workload {
-        jobs: w.jobs[..2].to_vec(),
-        ..w.clone()
-    };
-    let only_third = Workload {
-        jobs: w.jobs[2..].to_vec(),
-        ..w.clone()
-    };
-    let got = [
-        check_fits(&first_two, &nodes).unwrap_err().to_string(),
-        check_fits(&only_third, &nodes).unwrap_err().to_string(),
-    ];
+    // Replayed, each is rejected with the scheduler's reason, and `jobs.csv` names its file and line.
+    let r = simulate(&w, &nodes, &SimConfig::default()).unwrap();
+    let csv = jobs_csv(&w, &r);
+    let rejected: Vec<&str> = csv.lines().filter(|l| l.contains(",rejected,")).collect();
     expect![[r#"
-        jobs.jsonl:2: the job asks for 24 GPUs but the cluster has 16
-        jobs.jsonl:3: a task of group `` (1 GPUs of model nvidia/A100, 0 milli-CPU, 0 MiB) fits on no node of the cluster"#]]
-    .assert_eq(&got.join("\n"));
-    check_fits(
-        &Workload {
-            jobs: w.jobs[..1].to_vec(),
-            ..w
-        },
-        &nodes,
-    )
-    .unwrap();
+        1,jobs.jsonl:2,default,0.001,,,,0.000,24,0,0,rejected,the gang needs 24 GPUs of the allowed models in total but the cluster has 16
+        2,jobs.jsonl:3,default,0.002,,,,0.000,1,0,0,rejected,group 0: no node has GPU model nvidia/A100"#]]
+    .assert_eq(&rejected.join("\n"));
+    assert_eq!(r.jobs[0].outcome, Outcome::Finished);
 }
 
 #[test]
@@ -138,6 +125,10 @@ fn every_helios_job_fits_its_virtual_cluster() {
             jobs: w.jobs.iter().filter(|j| j.queue == q).cloned().collect(),
             ..w.clone()
         };
-        check_fits(&one, nodes).unwrap();
+        let r = simulate(&one, nodes, &SimConfig::default()).unwrap();
+        assert!(
+            r.jobs.iter().all(|j| !matches!(j.outcome, Outcome::Rejected(_))),
+            "a job of {vc} is rejected"
+        );
     }
 }
