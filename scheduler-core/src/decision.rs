@@ -96,9 +96,7 @@ impl Placements {
             many => PlacementsRepr::Many(many.into()),
         })
     }
-}
 
-impl Placements {
     /// The one placement, when it is kept inline.
     pub(crate) fn inline(&self) -> Option<&TaskPlacement> {
         match &self.0 {

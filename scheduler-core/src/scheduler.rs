@@ -260,9 +260,8 @@ pub struct Scheduler {
     now: Time,
     /// This scheduler's number among those created in the process (see [`Prepared`]).
     instance: u64,
-    /// Jobs named by [`Scheduler::expect_finish`], newest first: entry `i` is at stage `i` of being
-    /// brought into the cache.
-    /// (job, its slot in the job table once looked up, else `u32::MAX`).
+    /// Jobs named by [`Scheduler::expect_finish`], newest first (entry `i` is at stage `i` of being brought
+    /// into the cache), each with its slot in the job table once looked up (`u32::MAX` before).
     hints: [Option<(JobId, u32)>; HINT_STAGES],
 }
 
@@ -627,33 +626,27 @@ impl Scheduler {
         self.hints[0] = Some((job, u32::MAX));
         for stage in 0..HINT_STAGES {
             let Some((id, slot)) = self.hints[stage] else { continue };
-            // A slot found at stage 1 may be reused by another job by the time it is read: then that job's
-            // records are fetched for nothing; nothing else happens.
-            let tasks = match self.jobs.in_slot(slot).map(|j| &j.state) {
-                Some(State::Running(tasks)) => tasks,
+            match stage {
+                0 => self.jobs.prefetch_bucket(id),
+                1 => self.hints[1] = self.jobs.prefetch_record(id).map(|slot| (id, slot)),
                 _ => {
-                    match stage {
-                        0 => self.jobs.prefetch_bucket(id),
-                        1 => {
-                            let slot = self.jobs.prefetch_record(id);
-                            self.hints[1] = slot.map(|s| (id, s));
-                        }
+                    // The slot may hold another job by now: then its records are fetched for nothing.
+                    let Some(State::Running(tasks)) = self.jobs.in_slot(slot).map(|j| &j.state) else {
+                        continue;
+                    };
+                    match (stage, tasks.inline()) {
+                        // Placements of one task sit in the record; more are a list of their own.
+                        (2, None) => tasks.prefetch_list(),
+                        (2, Some(t)) => self.cluster.prefetch_node(t.node),
+                        (3, Some(t)) => self.cluster.prefetch_node_lists(t.node),
+                        (3, None) => tasks.iter().take(4).for_each(|t| self.cluster.prefetch_node(t.node)),
+                        (4, None) => tasks
+                            .iter()
+                            .take(4)
+                            .for_each(|t| self.cluster.prefetch_node_lists(t.node)),
                         _ => {}
                     }
-                    continue;
                 }
-            };
-            match (stage, tasks.inline()) {
-                // Placements of one task sit in the record; more are a list of their own.
-                (2, None) => tasks.prefetch_list(),
-                (2, Some(t)) => self.cluster.prefetch_node(t.node),
-                (3, Some(t)) => self.cluster.prefetch_node_lists(t.node),
-                (3, None) => tasks.iter().take(4).for_each(|t| self.cluster.prefetch_node(t.node)),
-                (4, None) => tasks
-                    .iter()
-                    .take(4)
-                    .for_each(|t| self.cluster.prefetch_node_lists(t.node)),
-                _ => {}
             }
         }
     }

@@ -349,8 +349,8 @@ mod tests {
     use crate::trace::synthetic::{generate, SizeMix, SyntheticConfig};
 
     /// Cache hints change nothing but speed: the same run with the engine's hints (finishes and submissions)
-    /// always on and always off
-    /// gives the same result, under a queue order that preempts (stale completions in the look-ahead) too.
+    /// always on and always off gives the same result, under a queue order that preempts (stale completions in
+    /// the look-ahead) too.
     #[test]
     fn hints_change_nothing() {
         let workload = generate(&SyntheticConfig {
